@@ -1,0 +1,1 @@
+"""Scripted experts: motion primitives (closed-loop on simulator state) composed per task."""

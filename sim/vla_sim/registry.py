@@ -1,0 +1,71 @@
+"""Suites and tasks by name, and the factory for environments and their scripted experts.
+
+Each entry pairs a Task class with its expert plan. Suites register here; `vla sim list` prints them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from vla.errors import UserError
+from vla_sim.experts.primitives import Arm, Plan, PlanExpert
+from vla_sim.tasks.base import Task
+
+
+@dataclass(frozen=True)
+class TaskEntry:
+    task: Callable[[], Task]
+    expert: Callable[[Arm], Plan]
+    tool: Callable[[], object] | None = None  # the end-effector tool; None: the parallel gripper
+
+
+_SUITES: dict[str, dict[str, TaskEntry]] = {}
+
+
+def register(suite: str, name: str, entry: TaskEntry) -> None:
+    _SUITES.setdefault(suite, {})[name] = entry
+
+
+def _load_builtin() -> None:
+    if _SUITES:
+        return
+    from vla_sim.suites import register_all
+
+    register_all()
+
+
+def suites() -> dict[str, list[str]]:
+    """Suite name -> task names, in registration order."""
+    _load_builtin()
+    return {s: list(tasks) for s, tasks in _SUITES.items()}
+
+
+def resolve_tasks(suite: str, tasks: list[str] | None = None) -> list[str]:
+    """Validate a suite and an optional task list; return the task names (all of the suite by default)."""
+    _load_builtin()
+    if suite not in _SUITES:
+        raise UserError(f"unknown suite {suite!r}: valid suites are {', '.join(_SUITES)}")
+    valid = list(_SUITES[suite])
+    if not tasks:
+        return valid
+    unknown = [t for t in tasks if t not in _SUITES[suite]]
+    if unknown:
+        raise UserError(f"unknown task {unknown[0]!r} in suite {suite!r}: valid tasks are {', '.join(valid)}")
+    return list(tasks)
+
+
+def make_env(suite: str, task: str, **kwargs):
+    """A ManipulationEnv for one task. kwargs: render_mode ("fast", "default" or None), image_size, cameras."""
+    from vla_sim.envs.manipulation import ManipulationEnv
+
+    resolve_tasks(suite, [task])
+    entry = _SUITES[suite][task]
+    tool = entry.tool() if entry.tool else None
+    return ManipulationEnv(entry.task(), suite=suite, tool=tool, **kwargs)
+
+
+def make_expert(suite: str, task: str) -> PlanExpert:
+    """The scripted expert of a task: `expert.reset(env)` then `expert.act(env)` each step."""
+    resolve_tasks(suite, [task])
+    return PlanExpert(_SUITES[suite][task].expert)

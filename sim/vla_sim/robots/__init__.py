@@ -1,0 +1,1 @@
+"""Robot models composed with MjSpec from assets that installed packages ship."""

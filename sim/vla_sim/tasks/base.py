@@ -1,0 +1,54 @@
+"""What a task adds to the shared scene: objects, their randomization, language, success, targets."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING
+
+import mujoco
+import numpy as np
+
+if TYPE_CHECKING:
+    from vla_sim.envs.manipulation import ManipulationEnv
+
+
+class Task(ABC):
+    """One task of a suite. Subclasses are small: build, reset, success, targets, instructions."""
+
+    name: str = ""
+    #: Paraphrases of the instruction; `{placeholders}` are filled from `self.slots` at reset.
+    instructions: tuple[str, ...] = ()
+    max_steps: int = 300
+    #: Body names of the objects the instruction is about, in a fixed order (grounding targets).
+    num_targets: int = 2
+    #: True when the current frame alone does not determine the right action.
+    history_dependent: bool = False
+
+    def __init__(self) -> None:
+        self.slots: dict[str, str] = {}
+
+    @abstractmethod
+    def build(self, spec: mujoco.MjSpec) -> None:
+        """Add the task's bodies to the scene (once, before compiling)."""
+
+    @abstractmethod
+    def reset(self, env: "ManipulationEnv", rng: np.random.Generator) -> None:
+        """Randomize object poses and colors, and fill `self.slots` for the instruction."""
+
+    @abstractmethod
+    def success(self, env: "ManipulationEnv") -> bool:
+        ...
+
+    @abstractmethod
+    def target_bodies(self, env: "ManipulationEnv") -> list[str]:
+        """`num_targets` body names, in a fixed order: the object acted on, then the reference."""
+
+    def before_step(self, env: "ManipulationEnv") -> None:
+        """World events that happen without the robot (shuffles, moved objects)."""
+
+    def before_substep(self, env: "ManipulationEnv") -> None:
+        """Called before every physics substep (for scripted, kinematic object motion)."""
+
+    def instruction(self, rng: np.random.Generator) -> str:
+        template = self.instructions[int(rng.integers(len(self.instructions)))]
+        return template.format(**self.slots)

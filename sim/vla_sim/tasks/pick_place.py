@@ -1,0 +1,173 @@
+"""Pick-and-place tasks with spatial relations and colors in the instruction."""
+
+from __future__ import annotations
+
+import mujoco
+import numpy as np
+
+from vla_sim import objects
+from vla_sim.tasks.base import Task
+
+TABLE_X = (-0.05, 0.22)
+TABLE_Y = (-0.25, 0.25)
+
+
+def sample_positions(rng: np.random.Generator, n: int, min_dist: float, x=TABLE_X, y=TABLE_Y,
+                     tries: int = 500) -> np.ndarray:
+    """`n` table positions (x, y) at least `min_dist` apart."""
+    for _ in range(tries):
+        pts = np.c_[rng.uniform(*x, n), rng.uniform(*y, n)]
+        d = np.linalg.norm(pts[:, None] - pts[None], axis=-1) + np.eye(n) * 9
+        if d.min() >= min_dist:
+            return pts
+    raise RuntimeError(f"could not place {n} objects {min_dist} m apart")
+
+
+def pick_colors(rng: np.random.Generator, n: int, exclude=("white", "black")) -> list[str]:
+    names = [c for c in objects.COLORS if c not in exclude]
+    return list(rng.choice(names, size=n, replace=False))
+
+
+def color_rgb(rng: np.random.Generator, name: str) -> np.ndarray:
+    """The named color with a small jitter (appearance randomization that keeps the name true)."""
+    return np.clip(np.array(objects.COLORS[name]) + rng.uniform(-0.06, 0.06, 3), 0, 1)
+
+
+class PickBlockByRelation(Task):
+    """Two same-colored blocks sit left and right of a plate; move the one named by the relation onto it."""
+
+    name = "pick_block_by_relation"
+    instructions = (
+        "put the block to the {side} of the plate on the plate",
+        "pick up the {side} block and place it on the plate",
+        "move the block that is {side} of the plate onto the plate",
+        "place the {color} block on the {side} side of the plate onto the plate",
+    )
+    max_steps = 200
+
+    def build(self, spec: mujoco.MjSpec) -> None:
+        objects.add_plate(spec.worldbody, "plate")
+        objects.add_block(spec.worldbody, "block_a")
+        objects.add_block(spec.worldbody, "block_b")
+
+    def reset(self, env, rng) -> None:
+        m, d = env.model, env.data
+        plate = np.array([rng.uniform(0.02, 0.16), rng.uniform(-0.08, 0.08)])
+        offsets = rng.uniform(0.13, 0.19, 2)
+        left = plate + [rng.uniform(-0.05, 0.05), offsets[0]]
+        right = plate + [rng.uniform(-0.05, 0.05), -offsets[1]]
+        self.side = str(rng.choice(["left", "right"]))
+        # "left" is from the robot's (and the scene camera's mirrored) point of view: +y.
+        self.mover, self.other = ("block_a", "block_b") if self.side == "left" else ("block_b", "block_a")
+        objects.set_free_pose(m, d, "plate", [*plate, 0])
+        objects.set_free_pose(m, d, "block_a", [*left, 0], rng.uniform(-0.5, 0.5))
+        objects.set_free_pose(m, d, "block_b", [*right, 0], rng.uniform(-0.5, 0.5))
+        color = pick_colors(rng, 1)[0]
+        rgb = color_rgb(rng, color)
+        objects.set_body_rgba(m, "block_a", rgb)
+        objects.set_body_rgba(m, "block_b", rgb)
+        objects.set_body_rgba(m, "plate", color_rgb(rng, "white"))
+        self.slots = {"side": self.side, "color": color}
+
+    def success(self, env) -> bool:
+        return on_top(env, self.mover, "plate", max_xy=0.06) and not on_top(env, self.other, "plate", max_xy=0.08)
+
+    def target_bodies(self, env) -> list[str]:
+        return [self.mover, "plate"]
+
+
+class PlaceBlockRelativeTo(Task):
+    """Place a colored block on the named side (left/right/front/behind) of a bowl."""
+
+    name = "place_block_relative"
+    instructions = (
+        "put the {color} block {relation} the bowl",
+        "place the {color} block {relation} the bowl",
+        "move the {color} block so that it is {relation} the bowl",
+    )
+    max_steps = 200
+    RELATIONS = {"to the left of": (0, 1), "to the right of": (0, -1), "in front of": (-1, 0), "behind": (1, 0)}
+
+    def build(self, spec):
+        objects.add_ring_container(spec.worldbody, "bowl", radius=0.05, height=0.04, open_top=True)
+        objects.add_block(spec.worldbody, "block")
+        objects.add_block(spec.worldbody, "distractor")
+
+    def reset(self, env, rng):
+        m, d = env.model, env.data
+        bowl, block, distractor = sample_positions(rng, 3, 0.12, x=(0.0, 0.16), y=(-0.16, 0.16))
+        objects.set_free_pose(m, d, "bowl", [*bowl, 0])
+        objects.set_free_pose(m, d, "block", [*block, 0], rng.uniform(-0.5, 0.5))
+        objects.set_free_pose(m, d, "distractor", [*distractor, 0], rng.uniform(-0.5, 0.5))
+        c_block, c_dist, c_bowl = pick_colors(rng, 3)
+        objects.set_body_rgba(m, "block", color_rgb(rng, c_block))
+        objects.set_body_rgba(m, "distractor", color_rgb(rng, c_dist))
+        objects.set_body_rgba(m, "bowl", color_rgb(rng, c_bowl))
+        self.relation = str(rng.choice(list(self.RELATIONS)))
+        self.slots = {"color": c_block, "relation": self.relation}
+
+    def goal_xy(self, env) -> np.ndarray:
+        return env.body_pos("bowl")[:2] + 0.11 * np.array(self.RELATIONS[self.relation], float)
+
+    def success(self, env):
+        block = env.body_pos("block")
+        direction = np.array(self.RELATIONS[self.relation], float)
+        rel = block[:2] - env.body_pos("bowl")[:2]
+        along = rel @ direction
+        across = abs(rel @ np.array([-direction[1], direction[0]]))
+        return bool(0.07 < along < 0.17 and across < 0.05 and block[2] < 0.01 and not gripper_holding(env))
+
+    def target_bodies(self, env):
+        return ["block", "bowl"]
+
+
+class StackBlocks(Task):
+    """Stack one colored block on another, with a distractor block."""
+
+    name = "stack_blocks"
+    instructions = (
+        "stack the {top} block on the {bottom} block",
+        "put the {top} block on top of the {bottom} block",
+        "place the {top} block onto the {bottom} one",
+    )
+    max_steps = 200
+
+    def build(self, spec):
+        for n in ("top", "bottom", "distractor"):
+            objects.add_block(spec.worldbody, n)
+
+    def reset(self, env, rng):
+        m, d = env.model, env.data
+        pts = sample_positions(rng, 3, 0.1)
+        colors = pick_colors(rng, 3)
+        for body, p, c in zip(("top", "bottom", "distractor"), pts, colors):
+            objects.set_free_pose(m, d, body, [*p, 0], rng.uniform(-0.6, 0.6))
+            objects.set_body_rgba(m, body, color_rgb(rng, c))
+        self.slots = {"top": colors[0], "bottom": colors[1]}
+
+    def success(self, env):
+        return on_top(env, "top", "bottom", max_xy=0.02, height=0.044) and not gripper_holding(env)
+
+    def target_bodies(self, env):
+        return ["top", "bottom"]
+
+
+def on_top(env, upper: str, lower: str, max_xy: float, height: float | None = None) -> bool:
+    """`upper` rests above `lower`: horizontally within `max_xy`, vertically at `height` (+-1.5 cm) or above."""
+    u, lo = env.body_pos(upper), env.body_pos(lower)
+    if np.linalg.norm(u[:2] - lo[:2]) > max_xy:
+        return False
+    dz = u[2] - lo[2]
+    if height is not None:
+        return abs(dz - height) < 0.015
+    return 0.003 < dz < 0.05
+
+
+def gripper_holding(env) -> bool:
+    """The gripper is closed on something (not fully closed and not open)."""
+    tool = env.tool
+    if not hasattr(tool, "opening"):
+        return False
+    width = tool.opening(env.data)
+    closing = env.data.ctrl[tool.act_id] < 0.02
+    return bool(closing and width > 0.01)

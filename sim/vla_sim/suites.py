@@ -8,11 +8,15 @@ from vla_sim.registry import TaskEntry, register
 def register_all() -> None:
     from vla_sim.experts import pick_place as pick_place_experts
     from vla_sim.tasks import pick_place
+    from vla_sim.experts import drawer as drawer_experts
+    from vla_sim.tasks import drawer
 
     tabletop = [
         (pick_place.PickBlockByRelation, pick_place_experts.pick_block_by_relation),
         (pick_place.PlaceBlockRelativeTo, pick_place_experts.place_block_relative),
         (pick_place.StackBlocks, pick_place_experts.stack_blocks),
+        (drawer.OpenDrawer, drawer_experts.open_drawer),
+        (drawer.CloseDrawer, drawer_experts.close_drawer),
     ]
     for task_cls, expert in tabletop:
         register("tabletop", task_cls.name, TaskEntry(task_cls, expert))

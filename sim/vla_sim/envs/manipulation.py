@@ -146,9 +146,12 @@ class ManipulationEnv(gym.Env):
         return np.concatenate(list(self._rig.render(self.data).values()), axis=1)
 
     def close(self):
-        if self._rig is not None:
+        if getattr(self, "_rig", None) is not None:
             self._rig.close()
             self._rig = None
+
+    def __del__(self):
+        self.close()
 
     # ----------------------------------------------------------------- observations
     def state(self) -> np.ndarray:

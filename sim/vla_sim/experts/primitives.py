@@ -30,6 +30,20 @@ def down_quat(yaw: float) -> np.ndarray:
     return q
 
 
+def tool_quat(approach, closing) -> np.ndarray:
+    """Orientation (wxyz) of a tool pointing along `approach` whose fingers close along `closing` (world
+    vectors; `closing` is made orthogonal to `approach`). `down_quat(yaw)` is the special case of a
+    downward approach."""
+    a = np.asarray(approach, float)
+    a = a / np.linalg.norm(a)
+    c = np.asarray(closing, float)
+    c = c - (c @ a) * a
+    c = c / np.linalg.norm(c)
+    q = np.zeros(4)
+    mujoco.mju_mat2Quat(q, np.column_stack([c, np.cross(a, c), a]).ravel())
+    return q
+
+
 def grasp_yaw(object_yaw: float, symmetry: float = np.pi / 2, current: float = 0.0) -> float:
     """The tool yaw aligned with an object face that is closest to `current` (objects with symmetry)."""
     k = np.round((current - object_yaw) / symmetry)

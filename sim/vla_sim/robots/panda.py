@@ -14,6 +14,9 @@ from pathlib import Path
 import mujoco
 import numpy as np
 
+#: Geom group of the robot's low-poly collision meshes: hidden in the default look, drawn instead of the
+#: ~135k-triangle visual meshes (group 1) in fast-render mode (see vla_sim.render).
+COLLISION_GROUP = 3
 ARM_JOINTS = tuple(f"robot0_joint{i}" for i in range(1, 8))  # names after attaching
 # A comfortable "ready" pose: gripper pointing down in front of the base.
 HOME_QPOS = np.array([0.0, -0.2, 0.0, -2.6, 0.0, 2.4, np.pi / 4])
@@ -39,9 +42,19 @@ class ArmNames:
     flange_body: str = "robot0_right_hand"
 
 
+def _collision_geoms_to_group(spec: mujoco.MjSpec, light=(0.92, 0.92, 0.93), dark=(0.25, 0.25, 0.26)) -> None:
+    """Move collision geoms to COLLISION_GROUP, colored like the visual meshes they stand in for."""
+    for geom in spec.geoms:
+        if geom.group == 0 and (geom.contype or geom.conaffinity):
+            geom.group = COLLISION_GROUP
+            dark_part = any(k in geom.name for k in ("link7", "finger", "pad"))
+            geom.rgba = [*(dark if dark_part else light), 1.0]
+
+
 def _load_arm() -> mujoco.MjSpec:
     arm = mujoco.MjSpec.from_file(str(robosuite_assets() / "robots" / "panda" / "robot.xml"))
     arm.compiler.degree = False  # robosuite's files are in radians (their arena sets it)
+    _collision_geoms_to_group(arm)
     for act in list(arm.actuators):
         arm.delete(act)
     for cam in list(arm.cameras):
@@ -93,6 +106,7 @@ def panda_gripper() -> tuple[mujoco.MjSpec, str]:
         grip.delete(s)
     for a in list(grip.actuators):
         grip.delete(a)
+    _collision_geoms_to_group(grip)
     for j in grip.joints:
         j.damping = [10.0, 0, 0]
         j.armature = 0.01

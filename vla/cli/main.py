@@ -1,0 +1,98 @@
+"""The `vla` command: one entry point with subcommands.
+
+Errors a user can cause print one line (`error: ...`) and exit with status 2, without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from vla.errors import UserError
+
+
+def _csv(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def cmd_sim_list(args: argparse.Namespace) -> int:
+    from vla_sim import registry
+
+    suites = registry.suites()
+    if args.json:
+        print(json.dumps(suites, indent=2))
+    else:
+        for suite, tasks in suites.items():
+            print(f"{suite} ({len(tasks)} tasks)")
+            for t in tasks:
+                print(f"  {t}")
+    return 0
+
+
+def cmd_collect(args: argparse.Namespace) -> int:
+    from vla.collection import collect
+
+    res = collect(args.suite, _csv(args.tasks) if args.tasks else None, args.episodes, args.out, seed=args.seed,
+                  render_mode=args.render, image_size=args.image_size, keep_failures=args.keep_failures)
+    rates = ", ".join(f"{t} {res.successes[t]}/{res.attempts[t]}" for t in res.attempts)
+    print(f"wrote {res.episodes} episodes ({res.frames} frames) to {res.root}; expert successes: {rates}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from vla.demo import run_demo
+
+    run_demo(args.out, episodes=args.episodes)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vla", description="VLA stack: simulation, data, policies.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sim = sub.add_parser("sim", help="simulation suites")
+    sim_sub = sim.add_subparsers(dest="sim_command", required=True, metavar="SUBCOMMAND")
+    lst = sim_sub.add_parser("list", help="list suites and their tasks")
+    lst.add_argument("--json", action="store_true", help="print {suite: [task, ...]} as JSON")
+    lst.set_defaults(func=cmd_sim_list)
+
+    col = sub.add_parser("collect", help="record scripted expert demonstrations as a LeRobot v3 dataset")
+    col.add_argument("--suite", required=True)
+    col.add_argument("--tasks", help="comma-separated task names (default: every task of the suite)")
+    col.add_argument("--episodes", type=int, required=True, help="successful episodes per task")
+    col.add_argument("--out", required=True, help="new dataset folder")
+    col.add_argument("--seed", type=int, default=0)
+    col.add_argument("--render", default="fast", help="fast (default) or default (shadows, reflections, MSAA)")
+    col.add_argument("--image-size", type=int, default=128)
+    col.add_argument("--keep-failures", action="store_true", help="also keep episodes the expert failed")
+    col.set_defaults(func=cmd_collect)
+
+    ds = sub.add_parser("dataset", help="inspect LeRobot v3 datasets")
+    ds_sub = ds.add_subparsers(dest="dataset_command", required=True, metavar="SUBCOMMAND")
+    from vla_data.cli import add_dataset_subcommands
+
+    add_dataset_subcommands(ds_sub)
+
+    demo = sub.add_parser("demo", help="the main job on its default: collect, summarise, plot, render")
+    demo.add_argument("--out", default="runs/demo")
+    demo.add_argument("--episodes", type=int, default=3, help="episodes per task")
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -19,6 +19,10 @@ from vla.errors import UserError
 SEED_STRIDE = 1000
 
 
+class CollectionError(UserError):
+    """The scripted expert could not produce the requested episodes (finished ones are kept)."""
+
+
 @dataclass
 class CollectionResult:
     root: Path
@@ -71,6 +75,7 @@ def collect(suite: str, tasks: list[str] | None, episodes: int, out: str | Path,
             env = registry.make_env(suite, task, render_mode=render_mode, image_size=image_size)
             expert = registry.make_expert(suite, task)
             if writer is None:
+                env.reset(seed=seed)  # grounding shapes are known after a reset
                 writer = LeRobotDatasetWriter(out, fps=env.metadata["render_fps"], features=dataset_features(env),
                                               robot_type=f"panda_{env.tool.name}")
                 layout = {"suite": suite, "action": _layout(env.action_names), "state": list(env.state_names),
@@ -88,12 +93,12 @@ def collect(suite: str, tasks: list[str] | None, episodes: int, out: str | Path,
                     seeds[task].append(ep_seed)
                     bar.update(1)
                 else:
-                    writer.clear_episode_buffer()
+                    writer.clear_episode()
                 result.successes[task] = result.successes.get(task, 0) + int(ok)
             result.attempts[task] = attempt
             env.close()
             if saved < episodes:
-                raise RuntimeError(f"expert for {suite}/{task} succeeded in only {saved} of {attempt} attempts")
+                raise CollectionError(f"expert for {suite}/{task} succeeded in only {saved} of {attempt} attempts")
     finally:
         bar.close()
         if writer is not None:

@@ -35,6 +35,14 @@ def _project(model, data, cam_id, points, height, width) -> tuple[np.ndarray, np
     return uv, ok
 
 
+def in_image(uv: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Points outside the image become (-1, -1): the label for "not in view"."""
+    uv = uv.copy()
+    out = (uv[:, 0] < 0) | (uv[:, 0] > width) | (uv[:, 1] < 0) | (uv[:, 1] > height)
+    uv[out] = -1.0
+    return uv
+
+
 def body_box_corners(model: mujoco.MjModel, data: mujoco.MjData, body_id: int) -> np.ndarray:
     """World coordinates of the 8 corners of every visible geom's bounding box in a body subtree."""
     corners = []

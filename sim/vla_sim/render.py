@@ -5,6 +5,8 @@ triangles; on llvmpipe the visual meshes alone cost ~17 ms of a 21 ms two-camera
 
 from __future__ import annotations
 
+import atexit
+import weakref
 from typing import Literal, Sequence
 
 import mujoco
@@ -15,6 +17,13 @@ from vla_sim.robots.panda import COLLISION_GROUP
 VISUAL_MESH_GROUP = 1  # robosuite's detailed visual meshes
 RenderMode = Literal["fast", "default"]
 RENDER_MODES = ("fast", "default")
+_LIVE: "weakref.WeakSet[CameraRig]" = weakref.WeakSet()
+_atexit_registered = False
+
+
+def _close_all() -> None:
+    for rig in list(_LIVE):
+        rig.close()
 
 
 class CameraRig:
@@ -30,6 +39,11 @@ class CameraRig:
             model.vis.quality.offsamples = 0  # read when the GL context is made
             model.light_castshadow[:] = 0
         self._renderer = mujoco.Renderer(model, height=height, width=width)
+        global _atexit_registered
+        if not _atexit_registered:  # after the GL library registered its own exit hook: we run first
+            atexit.register(_close_all)
+            _atexit_registered = True
+        _LIVE.add(self)
         if mode == "fast":
             flags = self._renderer.scene.flags
             flags[mujoco.mjtRndFlag.mjRND_SHADOW] = 0

@@ -72,10 +72,13 @@ def add_wrist_camera(flange: mujoco.MjsBody) -> None:
 
 
 def _rot_x_pi_tilt() -> np.ndarray:
-    """Camera orientation: rotated pi about x (look along +z of the flange), tilted 10 deg toward the axis."""
+    """Camera orientation: rotated pi about x (look along +z of the flange), tilted 8 deg toward the
+    tool axis so that the fingertips sit at the bottom center of the image."""
     q_flip = np.array([0.0, 1.0, 0.0, 0.0])
-    tilt = np.deg2rad(-10)
-    q_tilt = np.array([np.cos(tilt / 2), 0, np.sin(tilt / 2), 0])
-    out = np.zeros(4)
-    mujoco.mju_mulQuat(out, q_flip, q_tilt)
+    q_turn = np.array([np.cos(-np.pi / 4), 0, 0, np.sin(-np.pi / 4)])  # image "down" toward the tool axis
+    tilt = np.deg2rad(-8)
+    q_tilt = np.array([np.cos(tilt / 2), np.sin(tilt / 2), 0, 0])
+    tmp, out = np.zeros(4), np.zeros(4)
+    mujoco.mju_mulQuat(tmp, q_flip, q_turn)
+    mujoco.mju_mulQuat(out, tmp, q_tilt)
     return out

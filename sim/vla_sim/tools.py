@@ -19,6 +19,9 @@ class Tool(ABC):
     action_names: tuple[str, ...]
     state_names: tuple[str, ...]
     prefix: str
+    #: The tool's own site for the arm's IK (its name inside the tool's spec), or None for the arm's
+    #: default (`ArmNames.ee_site`, the parallel gripper's grip site).
+    ee_site: str | None = None
 
     @abstractmethod
     def spec(self) -> tuple[mujoco.MjSpec, str]:

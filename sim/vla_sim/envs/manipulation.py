@@ -7,6 +7,7 @@ pose in the world frame (metres, axis-angle radians; see `vla_sim.controller`), 
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Sequence
 
 import gymnasium as gym
@@ -87,6 +88,8 @@ class ManipulationEnv(gym.Env):
         tool_spec, tool_root = self.tool.spec()
         names = add_panda(spec.worldbody, spec, pos=scene.ROBOT_BASE, tool=tool_spec, tool_body=tool_root,
                           tool_prefix=self.tool.prefix)
+        if getattr(self.tool, "ee_site", None):  # a tool with its own control point (e.g. a hand's palm)
+            names = dataclasses.replace(names, ee_site=f"robot0_{self.tool.prefix}{self.tool.ee_site}")
         scene.add_wrist_camera(spec.body(names.flange_body))
         self.task.build(spec)
         return spec.compile(), names
@@ -151,7 +154,10 @@ class ManipulationEnv(gym.Env):
             self._rig = None
 
     def __del__(self):
-        self.close()
+        try:
+            self.close()
+        except Exception:  # interpreter shutdown
+            pass
 
     # ----------------------------------------------------------------- observations
     def state(self) -> np.ndarray:
@@ -179,12 +185,12 @@ class ManipulationEnv(gym.Env):
         for cam in CAMERAS:
             cid = self._cam_ids[cam]
             centers = np.array([grounding.body_box_corners(m, d, b).mean(axis=0) for b in targets])
-            out[f"grounding.{cam}.target_points"] = grounding.project_points(
-                m, d, cid, centers, self.height, self.width).astype(np.float32)
+            out[f"grounding.{cam}.target_points"] = grounding.in_image(grounding.project_points(
+                m, d, cid, centers, self.height, self.width), self.height, self.width).astype(np.float32)
             out[f"grounding.{cam}.target_boxes"] = np.array(
                 [grounding.project_box(m, d, cid, b, self.height, self.width) for b in targets], np.float32)
-            out[f"grounding.{cam}.ee_point"] = grounding.project_points(
-                m, d, cid, ee, self.height, self.width)[0].astype(np.float32)
+            out[f"grounding.{cam}.ee_point"] = grounding.in_image(grounding.project_points(
+                m, d, cid, ee, self.height, self.width), self.height, self.width)[0].astype(np.float32)
         return out
 
     # ----------------------------------------------------------------- helpers for tasks and experts

@@ -1,49 +1,41 @@
 """Experts for the drawer tasks.
 
-Opening: the cabinet's top overhangs the handle, so a top-down grasp would hit it with the hand; the
-expert grasps the bar from the front and above instead, the tool pitched 45 degrees down toward the
-cabinet, fingers closing in the vertical plane across the bar, then pulls along the drawer's axis.
-Closing: with closed fingers pointing down, the expert pushes on the handle bar until the drawer is
-shut, then backs off and lifts.
+Opening: the gripper points down with its fingers closing along the drawer's axis, pinches the
+handle bar from above, and pulls along the drawer's axis. Closing: with closed fingers pointing down,
+the expert pushes the handle bar until the drawer is shut, then lets go, backs off and lifts.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from vla_sim.experts.primitives import CLOSE, OPEN, Arm, Plan, down_quat, hold, move_to, tool_quat
+from vla_sim.experts.primitives import CLOSE, OPEN, Arm, Plan, down_quat, grasp_yaw, hold, move_to, yaw_of_tool
 from vla_sim.tasks.drawer import HANDLE
 
-PITCH = np.deg2rad(45)
-UP = np.array([0.0, 0.0, 1.0])
-HALF_OPEN = -0.3  # about 5 cm between the fingers: the rear finger fits between bar and drawer front
-
-
-def _grasp_frame(env) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Approach and closing axes of the pitched grasp, and its orientation."""
-    into = -env.task.pull_direction(env)
-    approach = np.cos(PITCH) * into - np.sin(PITCH) * UP
-    closing = np.sin(PITCH) * into + np.cos(PITCH) * UP
-    return approach, closing, tool_quat(approach, closing)
+PINCH_OPEN = 0.05  # 3.8 cm between the fingers: the rear one fits between the bar and the drawer front
+BAR_OFFSET = 0.004  # tool point this far toward the robot from the bar: more room for the rear finger
+GRASP_DZ = 0.0  # tool point height relative to the bar's axis
 
 
 def open_drawer(arm: Arm) -> Plan:
     env = arm.env
     task = env.task
-    approach, _, quat = _grasp_frame(env)
     out = task.pull_direction(env)
+    _, cur = arm.pose()
+    # Fingers close along the drawer's axis (across the bar).
+    yaw = grasp_yaw(task.yaw + np.pi / 2, np.pi, yaw_of_tool(cur))
+    quat = down_quat(yaw)
 
-    def at(offset: float):
-        return lambda: (env.body_pos(HANDLE) + approach * offset, quat)
+    def above(dz: float):
+        return lambda: (env.body_pos(HANDLE) + out * BAR_OFFSET + [0, 0, GRASP_DZ + dz], quat)
 
-    yield from move_to(arm, at(-0.12), HALF_OPEN, tol=0.015, rot_tol=0.1, max_steps=60)
-    yield from move_to(arm, at(-0.05), HALF_OPEN, tol=0.006, max_steps=40, speed=0.5)
-    yield from move_to(arm, at(0.004), HALF_OPEN, tol=0.004, max_steps=40, speed=0.3)
-    yield from hold(arm, CLOSE, 8, at(0.004)())
+    yield from move_to(arm, above(0.08), PINCH_OPEN, tol=0.01, rot_tol=0.08, max_steps=60)
+    yield from move_to(arm, above(0.0), PINCH_OPEN, tol=0.004, max_steps=40, speed=0.4)
+    yield from hold(arm, CLOSE, 8, above(0.0)())
     for _ in range(120):  # pull, with a carrot a few centimetres ahead of the bar
         if task.slide(env) > 0.15:
             break
-        pos, _ = at(0.004)()
+        pos, _ = above(0.0)()
         yield arm.action(pos + 0.03 * out, quat, CLOSE, speed=0.4)
     yield from hold(arm, CLOSE, 4)
 

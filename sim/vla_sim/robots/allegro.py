@@ -30,6 +30,9 @@ JOINT_NAMES = tuple(f"joint_{i}.0" for i in range(16))
 TIP_LINKS = ("link_3.0_tip", "link_7.0_tip", "link_11.0_tip", "link_15.0_tip")
 TIP_SITES = ("tip_index", "tip_middle", "tip_ring", "tip_thumb")
 EE_SITE = "ee_site"
+#: Every body of the hand (links, fingertip links, virtual links) and the mount.
+HAND_BODIES = ("hand_mount", "base_link", "palm", "wrist") + tuple(f"link_{i}.0" for i in range(16)) + (
+    "link_3.0_tip", "link_7.0_tip", "link_11.0_tip", "link_15.0_tip")
 ROOT_BODY = "hand_mount"
 
 #: Joint limits (rad) from the URDF, joint_0.0 ... joint_15.0.
@@ -88,25 +91,30 @@ def _mat_quat(mat: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class MountPose:
-    """Where base_link sits in the flange frame (flange z points out of the flange).
+    """How base_link sits under the flange (flange frame: z out of the flange, down at the home pose).
 
-    Default: the back of the palm is screwed onto an adapter plate under the flange, the palm
-    faces along the flange z (down when the arm points down) and the fingers point along flange +x
-    (forward, away from the robot, at the arm's home pose), tilted `pitch` rad so that the
-    fingertips point slightly down-forward.
+    The back of the palm is screwed onto an adapter block under the flange: the palm faces along
+    flange +z (down at the home pose), the fingers point along flange -y (to the robot's left at the
+    home pose), the ring finger is on the wrist camera's side (flange +x) and the index finger and
+    thumb on the other. `tilt` turns the hand about the finger axis so that the palm also faces
+    forward (toward the camera): the palm faces down-forward.
     """
 
-    standoff: float = 0.045  # flange face to the back of the palm (m)
-    shift: float = -0.035  # along flange x: the palm center sits behind the flange axis (m)
-    pitch: float = 0.0
+    standoff: float = 0.03  # flange face to the back of the palm (m)
+    center_x: float = -0.02  # the palm's center along flange x (m)
+    center_y: float = 0.0  # the palm's center along flange y (m)
+    tilt: float = 0.0  # rad
 
 
-def _mount_rotation(pitch: float) -> np.ndarray:
-    """base_link axes in the flange frame: hand z (fingers) -> flange +x, hand x (palm normal) -> flange +z."""
-    r = np.column_stack([[0, 0, 1.0], [0, -1.0, 0], [1.0, 0, 0]])  # right-handed: x->z, y->-y, z->x
-    c, s = np.cos(pitch), np.sin(pitch)
-    tilt = np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]])  # about flange y: fingers toward flange +z
-    return tilt @ r
+#: The palm's back-center point in base_link (the back face is x = -0.0297, the palm spans z in [-0.095, 0]).
+_PALM_BACK = np.array([-0.0297, 0.0, -0.047])
+
+
+def _mount_rotation(tilt: float) -> np.ndarray:
+    """base_link axes (columns) in the flange frame."""
+    r = np.column_stack([[0, 0, 1.0], [-1.0, 0, 0], [0, -1.0, 0]])  # palm normal, index side, fingers
+    c, s = np.cos(tilt), np.sin(tilt)
+    return np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]]) @ r
 
 
 def _add_box(body, name, half, pos, rgba=_BLACK, friction=LINK_FRICTION, mass=None, condim=3):
@@ -216,7 +224,7 @@ def _actuators(spec: mujoco.MjSpec) -> None:
 
 #: Where the EE site sits in base_link: on the palm surface (x = 0.012), between the finger bases
 #: and the thumb base; where the object is held in a palm grasp.
-EE_IN_BASE = np.array([0.035, 0.005, -0.03])
+EE_IN_BASE = np.array([0.0117, 0.02, 0.0])
 
 
 def allegro_hand(mount: MountPose | None = MountPose()) -> tuple[mujoco.MjSpec, str]:
@@ -230,17 +238,14 @@ def allegro_hand(mount: MountPose | None = MountPose()) -> tuple[mujoco.MjSpec, 
     spec.compiler.degree = False
     if mount is not None:
         root = spec.worldbody.add_body(name=ROOT_BODY)
-        rot = _mount_rotation(mount.pitch)
+        rot = _mount_rotation(mount.tilt)
+        base_pos = np.array([mount.center_x, mount.center_y, mount.standoff]) - rot @ _PALM_BACK
         # Adapter: a plate on the flange and a block down to the back of the palm.
-        root.add_geom(name="mount_plate", type=mujoco.mjtGeom.mjGEOM_CYLINDER, size=[0.04, 0.006, 0],
-                      pos=[0, 0, 0.006], rgba=list(_MOUNT), mass=0.1)
-        base_pos = np.array([mount.shift, 0.0, mount.standoff + 0.0297])
-        # base_link origin is 0.0297 in front of the back of the palm (palm spans x in [-0.0297, 0.0117]);
-        # the palm center is at z = -0.047 in base_link: put it at flange x = shift.
-        base_pos = base_pos - rot @ np.array([0.0, 0.0, -0.047])
-        root.add_geom(name="mount_block", type=mujoco.mjtGeom.mjGEOM_BOX,
-                      size=[0.03, 0.03, (mount.standoff - 0.012) / 2],
-                      pos=[mount.shift / 2, 0, 0.012 + (mount.standoff - 0.012) / 2], rgba=list(_MOUNT), mass=0.2)
+        root.add_geom(name="mount_plate", type=mujoco.mjtGeom.mjGEOM_CYLINDER, size=[0.042, 0.005, 0],
+                      pos=[0, 0, 0.005], rgba=list(_MOUNT), mass=0.1)
+        block_h = mount.standoff - 0.01
+        root.add_geom(name="mount_block", type=mujoco.mjtGeom.mjGEOM_BOX, size=[0.03, 0.035, block_h / 2 + 0.004],
+                      pos=[mount.center_x / 2, 0, 0.01 + block_h / 2], rgba=list(_MOUNT), mass=0.15)
         base = root.add_body(name="base_link", pos=list(base_pos), quat=list(_mat_quat(rot)))
         # EE site: orientation as the gripper's grip site relative to the flange (x = -flange y,
         # y = flange x, z = flange z), so that `down_quat(yaw)` targets work for both tools.

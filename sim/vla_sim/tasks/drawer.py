@@ -13,6 +13,7 @@ CABINET = "cabinet"
 HANDLE = f"{CABINET}_handle"
 SLIDE = f"{CABINET}_slide"
 SLIDE_MAX = 0.16
+HANDLE_Z = 0.122  # height of the handle bar's axis above the table (the drawer front spans 0.004-0.136)
 CAB_X = (0.2, 0.26)
 CAB_Y = (-0.1, 0.1)
 CAB_YAW = (-0.25, 0.25)  # rad, about z: the drawer still opens roughly toward the robot
@@ -28,6 +29,11 @@ class _DrawerTask(Task):
 
     def build(self, spec: mujoco.MjSpec) -> None:
         objects.add_drawer_cabinet(spec.worldbody, CABINET, pos=(0.23, 0.0, 0.0))
+        # Mount the handle high on the drawer front: the cabinet's top overhangs the handle, and at
+        # mid height the Panda hand (21 cm across its closing axis) would hit the top when pinching
+        # the bar from above; at this height it clears the top.
+        handle = spec.body(HANDLE)
+        handle.pos = [handle.pos[0], handle.pos[1], HANDLE_Z]
 
     def reset(self, env, rng) -> None:
         m, d = env.model, env.data

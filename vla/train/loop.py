@@ -1,0 +1,220 @@
+"""`vla train`: fit the VLA on a LeRobot-format dataset, with checkpoints that survive kill -9.
+
+Multi-GPU / multi-node runs go through Hugging Face `accelerate` (`accelerate launch -m vla.cli.main
+train ...`); each process samples its own batches from a process-seeded generator. On this machine it
+runs on the CPU in one process.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from safetensors.torch import load_file
+
+from vla.checkpoint import CONFIG, NORM, read_config, save_checkpoint
+from vla.errors import UserError
+from vla.model.configuration import VLAConfig, get_preset
+from vla.model.grounding import point_errors_px
+from vla.model.modeling import VLAModel
+from vla.model.processing import Normalizer
+from vla.train.logs import MetricsLog, plot_curves
+from vla.train.state import load_training_state, save_training_state
+
+KEEP_CHECKPOINTS = 2
+
+
+def resolve_config(cfg: VLAConfig, store) -> VLAConfig:
+    """Fill the dataset-dependent fields of a preset."""
+    layout = {"arm": [0, 6]}
+    meta = Path(store.root) / "meta" / "vla_collection.json" if hasattr(store, "root") else None
+    if meta is not None and meta.is_file():
+        layout = {k: v["slice"] for k, v in json.loads(meta.read_text())["action"].items()}
+    cfg = cfg.replace(cameras=tuple(store.cameras), state_dim=int(store.state.shape[1]),
+                      action_dim=int(store.action.shape[1]), action_names=tuple(store.action_names),
+                      action_layout=layout, n_targets=int(store.points.shape[2]), fps=int(store.fps),
+                      source_image_size=int(getattr(store, "source_image_size", 128)))
+    cfg.validate()
+    return cfg
+
+
+def _normalize(batch: dict, norm: Normalizer) -> dict:
+    out = dict(batch)
+    out["state"] = norm.state(batch["state"])
+    out["action"] = norm.action(batch["action"])
+    return out
+
+
+def _checkpoints(run: Path) -> list[Path]:
+    folder = run / "checkpoints"
+    return sorted(p for p in folder.glob("step_*") if (p / CONFIG).is_file()) if folder.is_dir() else []
+
+
+@torch.no_grad()
+def validate(model: VLAModel, data, idx: torch.Tensor, norm: Normalizer, cfg: VLAConfig) -> dict[str, float]:
+    """Held-out episodes: action loss and grounding pixel errors (at the labels' source resolution)."""
+    model.eval()
+    metrics: dict[str, list[float]] = {}
+    errors: list[torch.Tensor] = []
+    for chunk in idx.split(cfg.batch_windows):
+        batch = _normalize(data.get_batch(chunk), norm)
+        _, m = model.compute_loss(batch)
+        for k, v in m.items():
+            metrics.setdefault(k, []).append(float(v))
+        if model.grounding is not None:
+            b, t = batch["state"].shape[:2]
+            text = model.text(batch["task"])
+            _, gq = model.encode_frames(batch["images"][:, -1], batch["state"][:, -1], text)
+            pred = model.grounding(gq)
+            errors.append(point_errors_px(pred["points"], batch["points"][:, -1].clamp(0, 1),
+                                          batch["points_valid"][:, -1], cfg.source_image_size))
+    model.train()
+    out = {k: float(np.mean(v)) for k, v in metrics.items()}
+    if errors:
+        e = torch.cat(errors)
+        out["point_err_px_median"] = float(e.median()) if len(e) else float("nan")
+        out["point_err_px_mean"] = float(e.mean()) if len(e) else float("nan")
+    return out
+
+
+def train(config: str, dataset: str | Path, out: str | Path, *, steps: int | None = None, minutes: float | None = None,
+          overrides: dict[str, Any] | None = None, save_every: int = 500, log_every: int = 20,
+          val_fraction: float = 0.1, val_windows: int = 64, progress: bool = True,
+          stop_after: int | None = None) -> dict[str, Any]:
+    """Train (or resume) a run folder. `stop_after` ends this call early at that step (tests use it)."""
+    from accelerate import Accelerator
+    from transformers import get_cosine_schedule_with_warmup
+
+    from vla.train.data import EpisodeStore, WindowDataset, WindowSpec, train_val_split
+
+    out = Path(out)
+    existing = _checkpoints(out)
+    if out.exists() and any(out.iterdir()) and not existing and not (out / "run.json").is_file():
+        raise UserError(f"output folder {out} exists and holds no training run: choose a new path")
+    if existing:  # resume: the run's own config wins; a different --config is a mistake
+        cfg, _ = read_config(existing[-1])
+        if config not in (cfg.preset, "resume"):
+            raise UserError(f"{out} is a run of config {cfg.preset!r}; resume it with --config {cfg.preset} or use a new --out")
+        if steps is not None:
+            cfg = cfg.replace(steps=steps)
+    else:
+        cfg = get_preset(config, **(overrides or {}))
+        if steps is not None:
+            cfg = cfg.replace(steps=steps)
+
+    accelerator = Accelerator(cpu=not torch.cuda.is_available())
+    store = EpisodeStore.load(dataset, image_size=cfg.image_size, progress=progress and accelerator.is_main_process)
+    if not existing:
+        cfg = resolve_config(cfg, store)
+    spec = WindowSpec(history_len=cfg.history_len, history_stride=cfg.history_stride, chunk=cfg.chunk,
+                      trace_len=cfg.trace_len, trace_stride=cfg.trace_stride, image_size=cfg.image_size)
+    data = WindowDataset(store, spec)
+    train_eps, val_eps = train_val_split(store, val_fraction, seed=cfg.seed)
+    ep_of_frame = store.episode_index
+    train_idx = torch.nonzero(torch.isin(ep_of_frame, torch.as_tensor(train_eps))).flatten()
+    val_all = torch.nonzero(torch.isin(ep_of_frame, torch.as_tensor(val_eps))).flatten()
+    val_idx = val_all[torch.randperm(len(val_all), generator=torch.Generator().manual_seed(0))[:val_windows]]
+    if len(train_idx) == 0:
+        raise UserError(f"dataset {dataset} has no training frames after holding out validation episodes")
+
+    torch.manual_seed(cfg.seed + accelerator.process_index)
+    model = VLAModel(cfg)
+    model.text.add(sorted(set(store.task)))
+    norm = Normalizer.from_stats(store.stats())
+    ema = torch.optim.swa_utils.AveragedModel(model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(cfg.ema_decay))
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    scheduler = get_cosine_schedule_with_warmup(optimizer, cfg.warmup_steps, cfg.steps)
+    data_rng = torch.Generator().manual_seed(cfg.seed * 1000 + accelerator.process_index)
+
+    out.mkdir(parents=True, exist_ok=True)
+    start = 0
+    if existing:
+        norm = Normalizer(load_file(str(existing[-1] / NORM)))
+        doc = load_training_state(existing[-1], model=model, ema=ema, optimizer=optimizer, scheduler=scheduler,
+                                  data_rng=data_rng)
+        start, elapsed_before = int(doc["step"]), float(doc.get("train_seconds", 0.0))
+    else:
+        elapsed_before = 0.0
+    run_doc_path = out / "run.json"
+    model, optimizer = accelerator.prepare(model, optimizer)
+    raw = accelerator.unwrap_model(model)
+    ema_model = ema.module
+
+    train_log, val_log = MetricsLog(out / "metrics.csv"), MetricsLog(out / "val.csv")
+    train_log.truncate(start)
+    val_log.truncate(start)
+    run_doc = {"config": cfg.preset, "dataset": str(dataset), "train_episodes": [int(e) for e in train_eps],
+               "val_episodes": [int(e) for e in val_eps], "frames": int(len(store.action)),
+               "torch_threads": torch.get_num_threads(), "device": str(accelerator.device),
+               "processes": accelerator.num_processes}
+    if existing:
+        print(f"resumed {out} from step {start}", flush=True)
+
+    def checkpoint(step: int, seconds: float) -> None:
+        if not accelerator.is_main_process:
+            return
+        folder = out / "checkpoints" / f"step_{step:07d}"
+        ema_model.text.load(raw.text.texts, raw.text.table)
+        save_checkpoint(folder, ema_model, norm, meta={"step": step, "train_seconds": seconds, "dataset": str(dataset)})
+        save_training_state(folder, model=raw, ema=ema, optimizer=optimizer, scheduler=scheduler, step=step,
+                            data_rng=data_rng, extra={"train_seconds": seconds})
+        (out / "checkpoints" / "last.tmp").write_text(folder.name)
+        (out / "checkpoints" / "last.tmp").replace(out / "checkpoints" / "last")
+        for old in _checkpoints(out)[:-KEEP_CHECKPOINTS]:
+            shutil.rmtree(old, ignore_errors=True)
+        vm = validate(ema_model, data, val_idx, norm, cfg) if len(val_idx) else {}
+        val_log.log({"step": step, **vm})
+        plot_curves(train_log, val_log, out / "loss.png")
+        run_doc.update(step=step, train_seconds=seconds, last_val=vm)
+        run_doc_path.write_text(json.dumps(run_doc, indent=1))
+
+    if not existing:
+        run_doc_path.write_text(json.dumps(run_doc, indent=1))
+    t0 = time.monotonic()
+    last_log, last_t = start, t0
+    end = min(cfg.steps, stop_after) if stop_after is not None else cfg.steps
+    bar = tqdm(total=cfg.steps, initial=start, desc=f"train {cfg.preset}", unit="step",
+               disable=not (progress and accelerator.is_main_process))
+    step = start
+    model.train()
+    while step < end:
+        idx = train_idx[torch.randint(len(train_idx), (cfg.batch_windows,), generator=data_rng)]
+        batch = _normalize(data.get_batch(idx), norm)
+        batch = {k: v.to(accelerator.device) if torch.is_tensor(v) else v for k, v in batch.items()}
+        loss, metrics = model(batch)  # VLAModel.forward is compute_loss; going through DDP syncs gradients
+        if not torch.isfinite(loss):
+            raise RuntimeError(f"loss became {float(loss)} at step {step}: lower the learning rate")
+        accelerator.backward(loss)
+        if cfg.grad_clip:
+            accelerator.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        ema.update_parameters(raw)
+        step += 1
+        bar.update(1)
+        seconds = elapsed_before + time.monotonic() - t0
+        if step % log_every == 0 or step == end:
+            now = time.monotonic()
+            rate = (step - last_log) * cfg.frames_per_batch / max(now - last_t, 1e-9)
+            last_log, last_t = step, now
+            row = {"step": step, "time_s": round(seconds, 2), "lr": scheduler.get_last_lr()[0],
+                   "frames_per_s": round(rate, 1), **{k: float(v) for k, v in metrics.items()}}
+            train_log.log(row)
+            bar.set_postfix(loss=f"{row['loss']:.3f}", fps=f"{rate:.0f}")
+        out_of_time = minutes is not None and seconds >= minutes * 60
+        if step % save_every == 0 or step == end or out_of_time:
+            checkpoint(step, seconds)
+        if out_of_time:
+            print(f"stopped at step {step}: the {minutes} minute budget is spent", flush=True)
+            break
+    bar.close()
+    return {"out": str(out), "step": step, "train_seconds": elapsed_before + time.monotonic() - t0,
+            "config": cfg.to_dict()}

@@ -73,6 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
     from vla_data.cli import add_dataset_subcommands
 
     add_dataset_subcommands(ds_sub)
+    from vla.cli.eval_cmd import add_eval_subcommand
+    add_eval_subcommand(sub)
+    from vla.cli.train_cmd import add_train_subcommand
+    add_train_subcommand(sub)
 
     demo = sub.add_parser("demo", help="the main job on its default: collect, summarise, plot, render")
     demo.add_argument("--out", default="runs/demo")

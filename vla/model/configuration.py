@@ -63,6 +63,7 @@ class VLAConfig:
     head_blocks: int = 3
     head_samples: int = 2  # noise samples per position and step (amortizes the encoders)
     diffusion_train_steps: int = 100
+    diffusion_prediction: str = "sample"  # what the denoiser predicts: "sample" (the clean chunk) or "epsilon"
     inference_steps: int = 10  # DDIM steps (diffusion) or Euler steps (flow)
     # --- optimization
     lr: float = 3e-4
@@ -93,6 +94,7 @@ class VLAConfig:
             (1 <= self.n_action_steps <= self.chunk, f"n_action_steps must be in 1..chunk={self.chunk}"),
             (self.history_len >= 1 and self.history_stride >= 1, "history_len and history_stride must be >= 1"),
             (self.d_model % self.n_heads == 0, "d_model must be divisible by n_heads"),
+            (self.diffusion_prediction in ("sample", "epsilon"), "diffusion_prediction must be 'sample' or 'epsilon'"),
             (self.inference_steps >= 1, "inference_steps must be >= 1"),
             (self.image_size >= 16, "image_size must be >= 16"),
         ]

@@ -1,0 +1,109 @@
+"""evaluate(): the scripted experts succeed, a bad policy fails, the policy sees the documented batch."""
+
+import json
+
+import numpy as np
+import pytest
+
+from vla.errors import UserError
+from vla.eval import evaluate, wilson_interval
+from vla.policy import ActionChunk, Policy
+
+
+class ConstantPolicy(Policy):
+    """Zero actions (or any fixed action), recording every batch it is given and every reset."""
+
+    def __init__(self, action_dim=7, horizon=4, n_action_steps=4, value=0.0):
+        self.action_dim, self.horizon, self.value = action_dim, horizon, value
+        self.n_action_steps = n_action_steps
+        self.batches, self.resets = [], []
+
+    def reset(self, rows=None):
+        self.resets.append(None if rows is None else list(rows))
+
+    def act(self, observation):
+        self.batches.append(observation)
+        b = len(observation["task"])
+        return ActionChunk(np.full((b, self.horizon, self.action_dim), self.value, np.float32))
+
+
+def test_scripted_policy_succeeds_and_eval_json_has_the_schema(tmp_path):
+    out = tmp_path / "eval"
+    res = evaluate("scripted", "tabletop", ["open_drawer", "close_drawer"], 3, out, num_envs=2, image_size=64,
+                   videos=1, progress=False)
+    saved = json.loads((out / "eval.json").read_text())
+    assert saved == res
+    assert saved["suite"] == "tabletop" and saved["policy"] == "scripted" and saved["seed"] == 100_000
+    assert saved["success_rate"] == 1.0 and saved["episodes"] == 6 and isinstance(saved["wall_s"], float)
+    assert list(saved["tasks"]) == ["open_drawer", "close_drawer"]
+    for task, r in saved["tasks"].items():
+        assert {"success_rate", "episodes", "successes", "ci95", "mean_steps"} <= set(r)
+        assert (r["success_rate"], r["episodes"], r["successes"]) == (1.0, 3, 3)
+        lo, hi = r["ci95"]
+        assert 0.0 <= lo <= r["success_rate"] <= hi <= 1.0
+        assert (lo, hi) == pytest.approx(wilson_interval(3, 3))
+        assert 20 < r["mean_steps"] < 200
+    # seeds: base + 1000 * (position of the task in its suite) + episode
+    assert saved["tasks"]["open_drawer"]["seeds"] == [103_000, 103_001, 103_002]
+    assert (out / "success.png").stat().st_size > 1000
+    videos = sorted(p.name for p in (out / "videos").iterdir())
+    assert videos == ["close_drawer_ep0.mp4", "open_drawer_ep0.mp4"]
+    from vla_data.video import video_info
+
+    info = video_info(out / "videos" / "open_drawer_ep0.mp4")
+    assert info["video.width"] > 2 * info["video.height"] - 100  # two cameras side by side
+
+
+def test_zero_actions_never_succeed_and_run_to_the_step_limit(tmp_path):
+    res = evaluate(ConstantPolicy(), "tabletop", ["open_drawer"], 2, tmp_path / "e", num_envs=2,
+                   render_mode=None, videos=0, progress=False)
+    r = res["tasks"]["open_drawer"]
+    assert (r["success_rate"], r["successes"], r["episodes"]) == (0.0, 0, 2)
+    assert r["ci95"][0] == 0.0 and r["ci95"][1] == pytest.approx(wilson_interval(0, 2)[1])
+    assert r["mean_steps"] == 200  # the task's own limit
+    assert res["success_rate"] == 0.0
+
+
+def test_policy_gets_the_documented_batch_and_frame_index_restarts_after_reset(tmp_path):
+    pol = ConstantPolicy(horizon=6, n_action_steps=4)
+    evaluate(pol, "tabletop", ["stack_blocks"], 3, tmp_path / "e", num_envs=2, image_size=64, videos=0,
+             max_steps=10, progress=False)
+    for batch in pol.batches:
+        assert set(batch) == {"observation.images.scene", "observation.images.wrist", "observation.state", "task",
+                              "frame_index"}
+        for cam in ("scene", "wrist"):
+            img = batch[f"observation.images.{cam}"]
+            assert img.dtype == np.uint8 and img.shape == (2, 64, 64, 3)
+        assert batch["observation.state"].dtype == np.float32 and batch["observation.state"].shape[0] == 2
+        assert batch["observation.state"].ndim == 2
+        assert isinstance(batch["task"], list) and all(isinstance(t, str) and t for t in batch["task"])
+        assert batch["frame_index"].dtype == np.int64 and batch["frame_index"].shape == (2,)
+    # 10-step episodes, 4 actions per chunk: chunks at frames 0, 4, 8; row 0 then runs episode 2 from 0
+    assert [int(b["frame_index"][0]) for b in pol.batches] == [0, 4, 8, 0, 4, 8]
+    assert pol.resets[0] is None  # at the start of the task
+    assert [0] in pol.resets and [1] in pol.resets
+
+
+def test_episode_outcomes_do_not_depend_on_the_number_of_envs(tmp_path):
+    a = evaluate("scripted", "tabletop", ["close_drawer"], 3, tmp_path / "a", num_envs=1, render_mode=None,
+                 videos=0, progress=False)
+    b = evaluate("scripted", "tabletop", ["close_drawer"], 3, tmp_path / "b", num_envs=3, render_mode=None,
+                 videos=0, executor_mode="ensemble", progress=False)
+    assert a["tasks"]["close_drawer"]["mean_steps"] == b["tasks"]["close_drawer"]["mean_steps"]
+    assert a["success_rate"] == b["success_rate"] == 1.0
+
+
+def test_bad_settings_and_incompatible_policies_are_user_errors(tmp_path):
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "keep.txt").write_text("x")
+    with pytest.raises(UserError, match="not empty"):
+        evaluate("scripted", "tabletop", None, 1, tmp_path / "full", progress=False)
+    with pytest.raises(UserError, match="stack_blocks"):
+        evaluate("scripted", "tabletop", ["fly"], 1, tmp_path / "x", progress=False)
+    with pytest.raises(UserError, match="episodes"):
+        evaluate("scripted", "tabletop", None, 0, tmp_path / "x", progress=False)
+    assert not (tmp_path / "x").exists()
+    with pytest.raises(UserError, match=r"needs \[1, H, 7\]"):
+        evaluate(ConstantPolicy(action_dim=3), "tabletop", ["open_drawer"], 1, tmp_path / "y", num_envs=1,
+                 render_mode=None, videos=0, progress=False)
+    assert not (tmp_path / "y").exists()  # failed at the first act: nothing written

@@ -1,0 +1,79 @@
+"""`vla eval`: closed-loop evaluation of a checkpoint (or the scripted experts) on a simulation suite."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import Any
+
+from vla.errors import UserError
+
+
+def _csv(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def load_eval_policy(spec: str, device: str = "cpu") -> Any:
+    """'scripted' stays a string (evaluate builds the experts per task); a folder is loaded as a checkpoint."""
+    if spec == "scripted":
+        return spec
+    path = Path(spec)
+    if not path.exists():
+        raise UserError(f"policy folder {path} does not exist: pass a checkpoint folder or 'scripted'")
+    if not path.is_dir():
+        raise UserError(f"--policy {path} is not a folder: pass a checkpoint folder or 'scripted'")
+    if not any(path.iterdir()):
+        raise UserError(f"policy folder {path} has no checkpoint (it is empty): pass a checkpoint folder or 'scripted'")
+    try:
+        from vla.checkpoint import load_policy
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("vla.checkpoint",):
+            raise
+        raise UserError("cannot load checkpoints: vla.checkpoint is missing from this install; "
+                        "only --policy scripted works") from None
+    try:
+        return load_policy(path, device=device)
+    except FileNotFoundError as exc:
+        raise UserError(f"policy folder {path} has no loadable checkpoint ({exc})") from None
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Validate everything (nothing is written on bad input), load the policy, evaluate, print a summary."""
+    from vla.eval import check_eval_args, evaluate
+
+    tasks = _csv(args.tasks) if args.tasks else None
+    name = "scripted" if args.policy == "scripted" else Path(args.policy).name
+    out = Path(args.out or f"runs/eval/{args.suite}_{name}_{time.strftime('%Y%m%d-%H%M%S')}")
+    render = args.render
+    check_eval_args(args.suite, tasks, args.episodes, out, num_envs=args.num_envs, videos=args.videos,
+                    executor_mode=args.executor, render_mode=render, image_size=args.image_size)
+    policy = load_eval_policy(args.policy, args.device)
+    res = evaluate(policy, args.suite, tasks, args.episodes, out, num_envs=args.num_envs, seed=args.seed,
+                   render_mode=render, image_size=args.image_size, videos=args.videos, executor_mode=args.executor,
+                   policy_name=args.policy)
+    for task, r in res["tasks"].items():
+        lo, hi = r["ci95"]
+        print(f"  {task:28s} {r['successes']:4d}/{r['episodes']:<4d} {100 * r['success_rate']:5.1f}%  "
+              f"[{100 * lo:.0f}, {100 * hi:.0f}]  mean steps {r['mean_steps']:.0f}")
+    print(f"{res['suite']}: mean success {100 * res['success_rate']:.1f}% over {res['episodes']} episodes "
+          f"({res['wall_s']:.0f} s); wrote {out / 'eval.json'}")
+    return 0
+
+
+def add_eval_subcommand(subparsers: Any) -> None:
+    """Register `vla eval` on the top-level subparsers."""
+    p = subparsers.add_parser("eval", help="evaluate a policy checkpoint (or the scripted experts) in simulation")
+    p.add_argument("--policy", required=True, help="checkpoint folder, or 'scripted' (privileged experts)")
+    p.add_argument("--suite", required=True)
+    p.add_argument("--tasks", help="comma-separated task names (default: every task of the suite)")
+    p.add_argument("--episodes", type=int, default=50, help="episodes per task (default 50)")
+    p.add_argument("--out", help="new output folder (default runs/eval/<suite>_<policy>_<time>)")
+    p.add_argument("--num-envs", type=int, default=8, help="environments stepped in lockstep per task")
+    p.add_argument("--seed", type=int, default=100_000, help="episode k of suite task j uses seed + 1000*j + k")
+    p.add_argument("--videos", type=int, default=2, help="episodes per task saved as MP4 (default 2)")
+    p.add_argument("--executor", default="queue", help="queue (run n_action_steps per chunk) or ensemble (ACT)")
+    p.add_argument("--render", default="fast", help="fast (default) or default (shadows, reflections, MSAA)")
+    p.add_argument("--image-size", type=int, default=128, help="camera image size (default 128, as collected)")
+    p.add_argument("--device", default="cpu", help="device for the checkpoint (cpu, cuda, ...)")
+    p.set_defaults(func=cmd_eval)

@@ -1,0 +1,48 @@
+"""Evaluation outputs: the per-task result record, eval.json and the success bar plot."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vla.eval.stats import wilson_interval
+
+
+def task_record(successes: list[bool], steps: list[int], seeds: list[int]) -> dict[str, Any]:
+    """Success rate, counts, Wilson 95% interval and mean episode length of one task."""
+    n, k = len(successes), int(sum(successes))
+    lo, hi = wilson_interval(k, n)
+    return {"success_rate": k / n if n else 0.0, "episodes": n, "successes": k, "ci95": [lo, hi],
+            "mean_steps": float(np.mean(steps)) if steps else 0.0, "seeds": seeds}
+
+
+def write_json(summary: dict[str, Any], path: Path) -> None:
+    path.write_text(json.dumps(summary, indent=2) + "\n")
+
+
+def plot_success(summary: dict[str, Any], path: Path) -> None:
+    """Horizontal bars of per-task success (%) with the 95% interval as error bars."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tasks = summary["tasks"]
+    names = list(tasks)
+    rates = np.array([100 * tasks[t]["success_rate"] for t in names])
+    lo = np.array([100 * tasks[t]["ci95"][0] for t in names])
+    hi = np.array([100 * tasks[t]["ci95"][1] for t in names])
+    fig, ax = plt.subplots(figsize=(8, 0.4 * len(names) + 1.4))
+    err = [np.clip(rates - lo, 0, None), np.clip(hi - rates, 0, None)]
+    ax.barh(names, rates, xerr=err, color="#3b7dd8", ecolor="#222222", capsize=3)
+    ax.set_xlim(0, 100)
+    ax.invert_yaxis()
+    n = tasks[names[0]]["episodes"] if names else 0
+    ax.set_xlabel(f"success (%), {n} episodes per task, 95% Wilson interval")
+    ax.set_title(f"{summary['suite']}: {summary['policy']}  (mean {100 * summary['success_rate']:.1f}%)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -1,0 +1,227 @@
+"""Closed-loop evaluation of a policy on simulated tasks: success rates, intervals, videos, a plot.
+
+For each task, `num_envs` environments run in lockstep in this process. Every step, if any running row's
+executor needs a chunk, the policy gets ONE batched `act` call with all rows (row b is always env b, so a
+history-caching policy can keep per-row state; chunks of rows that did not need one are dropped). The
+`ChunkExecutor` then gives every running row its action. Rows finish at different times and restart
+on their own with the next episode's seed until exactly `episodes` episodes are done.
+
+Seeds: episode k of the task at position j *in its suite* is `seed + 1000 * j + k`, so a task gets the
+same episodes whether it is evaluated alone or with its whole suite; the default base (100000) keeps
+evaluation away from the small seeds used for data collection.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+from tqdm import tqdm
+
+from vla.errors import UserError
+from vla.eval import report
+from vla.policy import Policy
+from vla.runtime import EXECUTOR_MODES, ChunkExecutor
+
+SEED_STRIDE = 1000
+RENDER_MODES = ("fast", "default")
+PolicyFactory = Callable[[Sequence[Any]], Policy]  # the task's envs -> a policy with one row per env
+
+
+def check_eval_args(suite: str, tasks: Sequence[str] | None, episodes: int, out: str | Path, *, num_envs: int = 8,
+                    videos: int = 2, executor_mode: str = "queue", render_mode: str | None = "fast",
+                    image_size: int = 128, max_steps: int | None = None) -> list[str]:
+    """Validate evaluation settings without side effects; returns the task names. Raises UserError."""
+    from vla_sim import registry
+
+    task_names = list(dict.fromkeys(registry.resolve_tasks(suite, list(tasks) if tasks else None)))  # no repeats
+    if episodes < 1:
+        raise UserError(f"--episodes must be at least 1 (got {episodes})")
+    if num_envs < 1:
+        raise UserError(f"--num-envs must be at least 1 (got {num_envs})")
+    if videos < 0:
+        raise UserError(f"--videos must be 0 or more (got {videos})")
+    if executor_mode not in EXECUTOR_MODES:
+        raise UserError(f"unknown executor {executor_mode!r}: valid are {', '.join(EXECUTOR_MODES)}")
+    if render_mode is not None and render_mode not in RENDER_MODES:
+        raise UserError(f"unknown render mode {render_mode!r}: valid are {', '.join(RENDER_MODES)}")
+    if render_mode is None and videos:
+        raise UserError("videos need cameras: use render mode fast or default, or 0 videos")
+    if image_size < 16:
+        raise UserError(f"--image-size must be at least 16 (got {image_size})")
+    if max_steps is not None and max_steps < 1:
+        raise UserError(f"max_steps must be at least 1 (got {max_steps})")
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise UserError(f"output folder {out} exists and is not empty: choose a new path (nothing was written)")
+    return task_names
+
+
+def evaluate(policy: PolicyFactory | Policy | str, suite: str, tasks: Sequence[str] | None, episodes: int,
+             out: str | Path, *, num_envs: int = 8, seed: int = 100_000, render_mode: str | None = "fast",
+             image_size: int = 128, videos: int = 2, executor_mode: str = "queue", ensemble_decay: float = 0.01,
+             max_steps: int | None = None, policy_name: str | None = None, progress: bool = True) -> dict[str, Any]:
+    """Evaluate `policy` for `episodes` episodes on each task; write OUT/eval.json, success.png, videos/.
+
+    policy: "scripted" (the privileged scripted experts), a Policy (reused for every task; must accept
+    batches of min(num_envs, episodes) rows), or a factory called per task with that task's envs.
+    render_mode None turns cameras off (state-only policies such as "scripted", no videos).
+    max_steps: cut episodes shorter than the tasks' own limits. Returns the eval.json content.
+    """
+    task_names = check_eval_args(suite, tasks, episodes, out, num_envs=num_envs, videos=videos,
+                                 executor_mode=executor_mode, render_mode=render_mode, image_size=image_size,
+                                 max_steps=max_steps)
+    if isinstance(policy, str) and policy != "scripted":
+        raise UserError(f"unknown policy {policy!r}: pass 'scripted', a Policy or a policy factory")
+    from vla_sim import registry
+
+    out = Path(out)  # made at the first write, so a policy that fails at its first act leaves nothing
+    suite_tasks = registry.suites()[suite]
+    name = policy_name or _policy_name(policy)
+    t0 = time.time()
+    summary: dict[str, Any] = {"suite": suite, "policy": name, "success_rate": 0.0, "episodes": 0, "tasks": {},
+                               "seed": seed, "executor": executor_mode, "num_envs": min(num_envs, episodes),
+                               "render_mode": render_mode, "image_size": image_size, "max_steps": max_steps,
+                               "wall_s": 0.0}
+    if executor_mode == "ensemble":
+        summary["ensemble_decay"] = ensemble_decay
+    bar = tqdm(total=episodes * len(task_names), desc=f"eval {suite}", unit="ep", disable=not progress)
+    try:
+        for task in task_names:
+            base = seed + SEED_STRIDE * suite_tasks.index(task)
+            runner = _TaskRun(suite, task, [base + k for k in range(episodes)], min(num_envs, episodes),
+                              render_mode, image_size, videos, out / "videos", max_steps, bar)
+            summary["tasks"][task] = runner.run(policy, executor_mode, ensemble_decay)
+            bar.set_postfix_str(f"{task} {summary['tasks'][task]['successes']}/{episodes}")
+    finally:
+        bar.close()
+    rates = [r["success_rate"] for r in summary["tasks"].values()]
+    summary.update(success_rate=float(np.mean(rates)), episodes=episodes * len(task_names),
+                   wall_s=round(time.time() - t0, 2))
+    out.mkdir(parents=True, exist_ok=True)
+    report.write_json(summary, out / "eval.json")
+    report.plot_success(summary, out / "success.png")
+    return summary
+
+
+def _policy_name(policy: PolicyFactory | Policy | str) -> str:
+    if isinstance(policy, str):
+        return policy
+    if isinstance(policy, Policy):
+        return type(policy).__name__
+    return getattr(policy, "__name__", "policy")
+
+
+def stack_observations(obs: Sequence[dict[str, Any]], frame_index: np.ndarray) -> dict[str, Any]:
+    """Per-env observations -> the batched dict of vla.policy (images [B,H,W,3], state, task, frame_index)."""
+    batch: dict[str, Any] = {k: np.stack([o[k] for o in obs]) for k in obs[0] if k != "task"}
+    batch["task"] = [o["task"] for o in obs]
+    batch["frame_index"] = np.asarray(frame_index, dtype=np.int64).copy()
+    return batch
+
+
+class _TaskRun:
+    """The lockstep episode loop of one task."""
+
+    def __init__(self, suite: str, task: str, seeds: list[int], rows: int, render_mode: str | None,
+                 image_size: int, videos: int, video_dir: Path, max_steps: int | None, bar: tqdm) -> None:
+        self.suite, self.task, self.seeds, self.rows = suite, task, seeds, rows
+        self.render_mode, self.image_size, self.videos, self.video_dir = render_mode, image_size, videos, video_dir
+        self.max_steps, self.bar = max_steps, bar
+
+    def run(self, policy: PolicyFactory | Policy | str, executor_mode: str, decay: float) -> dict[str, Any]:
+        from vla_sim import registry
+
+        t0 = time.time()
+        envs = [registry.make_env(self.suite, self.task, render_mode=self.render_mode, image_size=self.image_size)
+                for _ in range(self.rows)]
+        try:
+            if self.max_steps is not None:
+                for env in envs:
+                    env.task.max_steps = self.max_steps
+            pol = self._make_policy(policy, envs)
+            pol.reset()
+            executor = ChunkExecutor(self.rows, pol.n_action_steps, executor_mode, decay)
+            results = self._loop(envs, pol, executor)
+        finally:
+            for env in envs:
+                env.close()
+        ok = [results[k][0] for k in range(len(self.seeds))]
+        steps = [results[k][1] for k in range(len(self.seeds))]
+        rec = report.task_record(ok, steps, self.seeds)
+        rec["wall_s"] = round(time.time() - t0, 2)
+        return rec
+
+    def _make_policy(self, policy: PolicyFactory | Policy | str, envs: list[Any]) -> Policy:
+        if isinstance(policy, str):
+            from vla.eval.scripted import ScriptedPolicy
+
+            return ScriptedPolicy(self.suite, self.task, envs)
+        return policy if isinstance(policy, Policy) else policy(envs)
+
+    def _loop(self, envs: list[Any], policy: Policy, executor: ChunkExecutor) -> dict[int, tuple[bool, int]]:
+        rows = self.rows
+        obs: list[dict[str, Any]] = [{} for _ in range(rows)]
+        episode = [-1] * rows  # the episode each row is running; -1: idle (all episodes handed out)
+        frame_index = np.zeros(rows, np.int64)
+        frames: dict[int, list[list[np.ndarray]]] = {}  # rows being recorded -> per step, camera images
+        results: dict[int, tuple[bool, int]] = {}
+        next_episode = 0
+        action_dim = envs[0].action_space.shape[0]
+
+        def start(r: int) -> None:
+            nonlocal next_episode
+            episode[r] = next_episode if next_episode < len(self.seeds) else -1
+            if episode[r] < 0:
+                return
+            next_episode += 1
+            obs[r], _ = envs[r].reset(seed=self.seeds[episode[r]])
+            frame_index[r] = 0
+            if episode[r] < self.videos:
+                frames[r] = [self._images(obs[r])]
+
+        for r in range(rows):
+            start(r)
+        while any(e >= 0 for e in episode):
+            active = [r for r in range(rows) if episode[r] >= 0]
+            need = executor.needs_chunk()
+            if any(need[r] for r in active):
+                chunk = policy.act(stack_observations(obs, frame_index))
+                actions = self._check_actions(chunk.actions, rows, action_dim)
+                executor.push([r for r in active if need[r]], actions[[r for r in active if need[r]]])
+            for r, action in zip(active, executor.pop(active)):
+                obs[r], _, terminated, truncated, info = envs[r].step(action)
+                frame_index[r] += 1
+                if r in frames:
+                    frames[r].append(self._images(obs[r]))
+                if terminated or truncated:
+                    k, success = episode[r], bool(info["success"])
+                    results[k] = (success, int(envs[r].steps))
+                    if r in frames:
+                        self._write_video(k, frames.pop(r), success, envs[r])
+                    self.bar.update(1)
+                    policy.reset([r])
+                    executor.reset([r])
+                    start(r)
+        return results
+
+    def _check_actions(self, actions: Any, rows: int, action_dim: int) -> np.ndarray:
+        actions = np.asarray(actions, dtype=np.float32)
+        if actions.ndim != 3 or actions.shape[0] != rows or actions.shape[2] != action_dim or actions.shape[1] < 1:
+            raise UserError(f"policy returned actions of shape {tuple(actions.shape)}: {self.suite}/{self.task} "
+                            f"needs [{rows}, H, {action_dim}] (is the policy trained for this suite?)")
+        if not np.all(np.isfinite(actions)):
+            raise UserError(f"policy returned NaN or Inf actions on {self.suite}/{self.task}")
+        return actions
+
+    @staticmethod
+    def _images(obs: dict[str, Any]) -> list[np.ndarray]:
+        return [v for k, v in obs.items() if k.startswith("observation.images.")]
+
+    def _write_video(self, k: int, frames: list[list[np.ndarray]], success: bool, env: Any) -> None:
+        from vla.eval.video import write_episode_video
+
+        write_episode_video(frames, self.video_dir / f"{self.task}_ep{k}.mp4", env.metadata["render_fps"],
+                            f"{self.task} ep{k} seed {self.seeds[k]}", success)

@@ -1,0 +1,5 @@
+"""Runtime pieces shared by simulated evaluation and the robot: turning action chunks into commands."""
+
+from vla.runtime.chunk_executor import EXECUTOR_MODES, ChunkExecutor
+
+__all__ = ["ChunkExecutor", "EXECUTOR_MODES"]

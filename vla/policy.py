@@ -9,6 +9,8 @@ the policy; callers never normalize. Observation keys follow LeRobot's names:
 - ``task``: list of B instruction strings
 - ``frame_index``: int64 [B], control steps since the row's episode began. History-aware policies
   use it to pick which cached past moments to attend to, so it must restart at 0 after `reset`.
+- ``rows`` (optional): int64 [B], which persistent rows (environments, robots) the batch rows are, so
+  a caller may ask for chunks for only some of them; default ``0..B-1``. `reset(rows)` uses the same ids.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Closed-loop evaluation of a policy on simulated tasks: success rates, intervals, videos, a plot.
 
 For each task, `num_envs` environments run in lockstep in this process. Every step, if any running row's
-executor needs a chunk, the policy gets ONE batched `act` call with all rows (row b is always env b, so a
-history-caching policy can keep per-row state; chunks of rows that did not need one are dropped). The
+executor needs a chunk, the policy gets ONE batched `act` call with just those rows, named by the
+observation's `rows` key (row b is always env b, so a history-caching policy keeps per-row state). The
 `ChunkExecutor` then gives every running row its action. Rows finish at different times and restart
 on their own with the next episode's seed until exactly `episodes` episodes are done.
 
@@ -114,11 +114,13 @@ def _policy_name(policy: PolicyFactory | Policy | str) -> str:
     return getattr(policy, "__name__", "policy")
 
 
-def stack_observations(obs: Sequence[dict[str, Any]], frame_index: np.ndarray) -> dict[str, Any]:
-    """Per-env observations -> the batched dict of vla.policy (images [B,H,W,3], state, task, frame_index)."""
+def stack_observations(obs: Sequence[dict[str, Any]], frame_index: np.ndarray,
+                       rows: Sequence[int] | None = None) -> dict[str, Any]:
+    """Per-env observations -> the batched dict of vla.policy (images [B,H,W,3], state, task, frame_index, rows)."""
     batch: dict[str, Any] = {k: np.stack([o[k] for o in obs]) for k in obs[0] if k != "task"}
     batch["task"] = [o["task"] for o in obs]
     batch["frame_index"] = np.asarray(frame_index, dtype=np.int64).copy()
+    batch["rows"] = np.arange(len(obs)) if rows is None else np.asarray(rows, dtype=np.int64)
     return batch
 
 
@@ -187,10 +189,10 @@ class _TaskRun:
         while any(e >= 0 for e in episode):
             active = [r for r in range(rows) if episode[r] >= 0]
             need = executor.needs_chunk()
-            if any(need[r] for r in active):
-                chunk = policy.act(stack_observations(obs, frame_index))
-                actions = self._check_actions(chunk.actions, rows, action_dim)
-                executor.push([r for r in active if need[r]], actions[[r for r in active if need[r]]])
+            asking = [r for r in active if need[r]]
+            if asking:
+                chunk = policy.act(stack_observations([obs[r] for r in asking], frame_index[asking], asking))
+                executor.push(asking, self._check_actions(chunk.actions, len(asking), action_dim))
             for r, action in zip(active, executor.pop(active)):
                 obs[r], _, terminated, truncated, info = envs[r].step(action)
                 frame_index[r] += 1

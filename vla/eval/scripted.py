@@ -31,12 +31,13 @@ class ScriptedPolicy(Policy):
         self._fresh[list(range(len(self.envs))) if rows is None else list(rows)] = True
 
     def act(self, observation: dict[str, Any]) -> ActionChunk:
-        """Actions [B, 1, A] from each row's expert; the observation only fixes the batch size."""
-        batch = len(observation["task"])
-        if batch != len(self.envs):
-            raise ValueError(f"batch of {batch} rows for a ScriptedPolicy of {len(self.envs)} envs")
+        """Actions [B, 1, A] from each row's expert; the observation only names the rows."""
+        rows = [int(r) for r in observation.get("rows", range(len(observation["task"])))]
+        if len(rows) != len(observation["task"]) or any(not 0 <= r < len(self.envs) for r in rows):
+            raise ValueError(f"rows {rows} do not match a ScriptedPolicy of {len(self.envs)} envs")
         actions = []
-        for b, (env, expert) in enumerate(zip(self.envs, self.experts)):
+        for b in rows:
+            env, expert = self.envs[b], self.experts[b]
             if self._fresh[b]:
                 expert.reset(env)
                 self._fresh[b] = False

@@ -42,7 +42,7 @@ class VLAPolicy(Policy):
             self._calls.pop(int(r), None)
 
     # ------------------------------------------------------------------ inputs
-    def _inputs(self, obs: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor, list[str], np.ndarray]:
+    def _inputs(self, obs: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor, list[str], np.ndarray, list[int]]:
         tasks = obs.get("task")
         if isinstance(tasks, str):
             tasks = [tasks]
@@ -63,32 +63,36 @@ class VLAPolicy(Policy):
             raise UserError(f"observation.state has {state.shape[1]} values, this policy expects {self.cfg.state_dim}")
         if not torch.isfinite(state).all():
             raise UserError("observation.state contains NaN or Inf")
+        rows = [int(r) for r in np.asarray(obs.get("rows", np.arange(len(tasks)))).reshape(-1)]
+        if len(rows) != len(tasks):
+            raise UserError(f"observation has {len(tasks)} tasks but {len(rows)} rows")
         if "frame_index" in obs:
             frames = np.asarray(obs["frame_index"], np.int64).reshape(-1)
         else:  # assume one call per executed chunk
-            frames = np.array([self._calls.get(r, 0) * self.n_action_steps for r in range(len(tasks))])
-        return images, self.norm.state(state.to(self.device)), list(tasks), frames
+            frames = np.array([self._calls.get(r, 0) * self.n_action_steps for r in rows])
+        return images, self.norm.state(state.to(self.device)), list(tasks), frames, rows
 
     # ------------------------------------------------------------------ act
     @torch.no_grad()
     def act(self, observation: dict[str, Any]) -> ActionChunk:
-        images, state, tasks, frames = self._inputs(observation)
+        images, state, tasks, frames, rows = self._inputs(observation)
         cfg = self.cfg
         moments, ground_q = self.model.encode_frames(images, state, self.model.text(tasks))
         b, t, s = len(tasks), cfg.history_len, cfg.history_stride
         window = moments.new_zeros(b, t, *moments.shape[1:])
         pad = torch.ones(b, t, dtype=torch.bool, device=self.device)
         window[:, -1], pad[:, -1] = moments, False
-        for r in range(b):
+        for i, r in enumerate(rows):
             cache = self._cache.setdefault(r, {})
-            for k in [k for k in cache if k >= int(frames[r])]:  # frame index went back: a new episode
+            frame = int(frames[i])
+            for k in [k for k in cache if k >= frame]:  # the frame index went back: a new episode
                 del cache[k]
             for j in range(t - 1):
-                past = cache.get(int(frames[r]) - (t - 1 - j) * s)
+                past = cache.get(frame - (t - 1 - j) * s)
                 if past is not None:
-                    window[r, j], pad[r, j] = past, False
-            cache[int(frames[r])] = moments[r]
-            oldest = int(frames[r]) - (t - 1) * s
+                    window[i, j], pad[i, j] = past, False
+            cache[frame] = moments[i]
+            oldest = frame - (t - 1) * s
             for k in [k for k in cache if k < oldest]:
                 del cache[k]
             self._calls[r] = self._calls.get(r, 0) + 1

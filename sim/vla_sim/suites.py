@@ -36,3 +36,9 @@ def register_all() -> None:
     for task_cls in dexterous.TASKS:
         register("dexterous", task_cls.name,
                  TaskEntry(task_cls, getattr(dexterous_experts, task_cls.name), tool=AllegroHandTool))
+
+    # Toy suite: one short task for quick end-to-end learning tests.
+    from vla_sim.experts import toy as toy_experts
+    from vla_sim.tasks import toy
+
+    register("toy", toy.ReachPad.name, TaskEntry(toy.ReachPad, toy_experts.reach_pad))

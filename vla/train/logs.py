@@ -53,7 +53,8 @@ def plot_curves(train: MetricsLog, val: MetricsLog, out: Path) -> None:
     import matplotlib.pyplot as plt
 
     keys = [k for k in ("loss", "action", "ground_points", "time_contrastive") if any(k in r for r in train.rows)]
-    fig, axes = plt.subplots(1, len(keys) + 1, figsize=(4 * (len(keys) + 1), 3.2))
+    fig, axes = plt.subplots(1, len(keys) + 1, figsize=(4 * (len(keys) + 1), 3.2), squeeze=False)
+    axes = axes[0]
     for ax, key in zip(axes, keys):
         rows = [r for r in train.rows if key in r]
         ax.plot([r["step"] for r in rows], [r[key] for r in rows], lw=0.8, label="train")

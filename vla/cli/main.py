@@ -43,7 +43,8 @@ def cmd_collect(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from vla.demo import run_demo
 
-    run_demo(args.out, episodes=args.episodes)
+    run_demo(args.out, episodes=args.episodes, policy_episodes=args.policy_episodes,
+             train_minutes=args.train_minutes, eval_episodes=args.eval_episodes, preset=args.preset)
     return 0
 
 
@@ -78,9 +79,14 @@ def build_parser() -> argparse.ArgumentParser:
     from vla.cli.train_cmd import add_train_subcommand
     add_train_subcommand(sub)
 
-    demo = sub.add_parser("demo", help="the main job on its default: collect, summarise, plot, render")
+    demo = sub.add_parser("demo", help="the main job on its default: collect, train the VLA, evaluate, report")
     demo.add_argument("--out", default="runs/demo")
-    demo.add_argument("--episodes", type=int, default=3, help="episodes per task")
+    demo.add_argument("--episodes", type=int, default=3, help="episodes per task and suite for the dataset tour")
+    demo.add_argument("--policy-episodes", type=int, default=20,
+                      help="tabletop demonstrations per task to train the VLA on (0 skips training)")
+    demo.add_argument("--train-minutes", type=float, default=12.0, help="training budget in minutes")
+    demo.add_argument("--eval-episodes", type=int, default=10, help="evaluation episodes per tabletop task")
+    demo.add_argument("--preset", default="cpu", help="VLA config preset to train")
     demo.set_defaults(func=cmd_demo)
     return parser
 

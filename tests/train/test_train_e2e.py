@@ -89,6 +89,7 @@ def test_train_refuses_bad_input(toy_dataset, tmp_path):
         (["--dataset", str(tmp_path / "missing")], "missing"),
         (["--steps", "0"], "--steps must be at least 1"),
         (["--set", "head=magic"], "head must be 'diffusion' or 'flow'"),
+        (["--tasks", "fly"], "task 'fly' is not in"),
     ]
     for extra, message in bad:
         args = ["--config", "tiny", "--dataset", str(toy_dataset), "--out", str(tmp_path / "out"), *extra]

@@ -25,6 +25,7 @@ def add_train_subcommand(sub) -> None:
     p.add_argument("--config", default="cpu", help=f"preset name: {', '.join(presets())} (default cpu)")
     p.add_argument("--dataset", required=True, help="LeRobot v3 dataset folder (e.g. from `vla collect`)")
     p.add_argument("--out", required=True, help="run folder: checkpoints, metrics.csv, loss.png; an existing run resumes")
+    p.add_argument("--tasks", help="train only on the episodes of these suite tasks (comma-separated)")
     p.add_argument("--steps", type=int, help="total optimizer steps (default: the preset's)")
     p.add_argument("--minutes", type=float, help="stop (with a checkpoint) after this much training time")
     p.add_argument("--save-every", type=int, default=500, help="checkpoint period in steps")
@@ -46,6 +47,7 @@ def _run(args) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     result = train(args.config, args.dataset, args.out, steps=args.steps, minutes=args.minutes,
-                   overrides=dict(args.overrides), save_every=args.save_every)
+                   overrides=dict(args.overrides), save_every=args.save_every,
+                   tasks=[t for t in (args.tasks or "").split(",") if t] or None)
     print(f"trained {result['step']} steps in {result['train_seconds'] / 60:.1f} min -> {result['out']}")
     return 0

@@ -87,8 +87,9 @@ def validate(model: VLAModel, data, idx: torch.Tensor, norm: Normalizer, cfg: VL
 def train(config: str, dataset: str | Path, out: str | Path, *, steps: int | None = None, minutes: float | None = None,
           overrides: dict[str, Any] | None = None, save_every: int = 500, log_every: int = 20,
           val_fraction: float = 0.1, val_windows: int = 64, progress: bool = True,
-          stop_after: int | None = None) -> dict[str, Any]:
-    """Train (or resume) a run folder. `stop_after` ends this call early at that step (tests use it)."""
+          stop_after: int | None = None, tasks: list[str] | None = None) -> dict[str, Any]:
+    """Train (or resume) a run folder on all episodes of `dataset`, or on those of the suite `tasks` given.
+    `stop_after` ends this call early at that step (tests use it)."""
     from accelerate import Accelerator
     from transformers import get_cosine_schedule_with_warmup
 
@@ -117,6 +118,16 @@ def train(config: str, dataset: str | Path, out: str | Path, *, steps: int | Non
                       trace_len=cfg.trace_len, trace_stride=cfg.trace_stride, image_size=cfg.image_size)
     data = WindowDataset(store, spec)
     train_eps, val_eps = train_val_split(store, val_fraction, seed=cfg.seed)
+    if existing and (out / "run.json").is_file():
+        tasks = json.loads((out / "run.json").read_text()).get("tasks") or None
+    if tasks:
+        known = sorted(set(store.task_name))
+        unknown = [t for t in tasks if t not in known]
+        if unknown:
+            raise UserError(f"task {unknown[0]!r} is not in {dataset}: its tasks are {', '.join(known)}")
+        name_of = dict(zip((int(e) for e in store.episodes), store.task_name))
+        train_eps = [e for e in train_eps if name_of[int(e)] in tasks]
+        val_eps = [e for e in val_eps if name_of[int(e)] in tasks]
     ep_of_frame = store.episode_index
     train_idx = torch.nonzero(torch.isin(ep_of_frame, torch.as_tensor(train_eps))).flatten()
     val_all = torch.nonzero(torch.isin(ep_of_frame, torch.as_tensor(val_eps))).flatten()
@@ -150,7 +161,7 @@ def train(config: str, dataset: str | Path, out: str | Path, *, steps: int | Non
     train_log, val_log = MetricsLog(out / "metrics.csv"), MetricsLog(out / "val.csv")
     train_log.truncate(start)
     val_log.truncate(start)
-    run_doc = {"config": cfg.preset, "dataset": str(dataset), "train_episodes": [int(e) for e in train_eps],
+    run_doc = {"config": cfg.preset, "dataset": str(dataset), "tasks": list(tasks or []), "train_episodes": [int(e) for e in train_eps],
                "val_episodes": [int(e) for e in val_eps], "frames": int(len(store.action)),
                "torch_threads": torch.get_num_threads(), "device": str(accelerator.device),
                "processes": accelerator.num_processes}

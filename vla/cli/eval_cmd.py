@@ -14,7 +14,7 @@ def _csv(value: str) -> list[str]:
     return [v.strip() for v in value.split(",") if v.strip()]
 
 
-def load_eval_policy(spec: str, device: str = "cpu") -> Any:
+def load_eval_policy(spec: str, device: str = "cpu", inference_steps: int | None = None) -> Any:
     """'scripted' stays a string (evaluate builds the experts per task); a folder is loaded as a checkpoint."""
     if spec == "scripted":
         return spec
@@ -33,7 +33,7 @@ def load_eval_policy(spec: str, device: str = "cpu") -> Any:
         raise UserError("cannot load checkpoints: vla.checkpoint is missing from this install; "
                         "only --policy scripted works") from None
     try:
-        return load_policy(path, device=device)
+        return load_policy(path, device=device, inference_steps=inference_steps)
     except FileNotFoundError as exc:
         raise UserError(f"policy folder {path} has no loadable checkpoint ({exc})") from None
 
@@ -48,10 +48,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
     render = args.render
     check_eval_args(args.suite, tasks, args.episodes, out, num_envs=args.num_envs, videos=args.videos,
                     executor_mode=args.executor, render_mode=render, image_size=args.image_size)
-    policy = load_eval_policy(args.policy, args.device)
+    if args.inference_steps is not None and args.inference_steps < 1:
+        raise UserError(f"--inference-steps must be at least 1 (got {args.inference_steps})")
+    policy = load_eval_policy(args.policy, args.device, args.inference_steps)
     res = evaluate(policy, args.suite, tasks, args.episodes, out, num_envs=args.num_envs, seed=args.seed,
                    render_mode=render, image_size=args.image_size, videos=args.videos, executor_mode=args.executor,
-                   policy_name=args.policy)
+                   policy_name=args.policy + (f" (inference_steps={args.inference_steps})"
+                                              if args.inference_steps else ""))
     for task, r in res["tasks"].items():
         lo, hi = r["ci95"]
         print(f"  {task:28s} {r['successes']:4d}/{r['episodes']:<4d} {100 * r['success_rate']:5.1f}%  "
@@ -76,4 +79,6 @@ def add_eval_subcommand(subparsers: Any) -> None:
     p.add_argument("--render", default="fast", help="fast (default) or default (shadows, reflections, MSAA)")
     p.add_argument("--image-size", type=int, default=128, help="camera image size (default 128, as collected)")
     p.add_argument("--device", default="cpu", help="device for the checkpoint (cpu, cuda, ...)")
+    p.add_argument("--inference-steps", type=int,
+                   help="DDIM (diffusion) or Euler (flow) steps per chunk (default: the checkpoint's config)")
     p.set_defaults(func=cmd_eval)

@@ -30,7 +30,7 @@ def _prepare(out: Path) -> None:
 
 def run_demo(out: str | Path, episodes: int = 3, suites: tuple[str, ...] | None = None, *,
              policy_episodes: int = 20, train_minutes: float = 12.0, eval_episodes: int = 10,
-             preset: str = "cpu") -> dict:
+             preset: str = "cpu", policy_suite: str = "tabletop") -> dict:
     from vla.collection import collect
     from vla_data.info import summarize
     from vla_data.render import render_episode
@@ -52,7 +52,7 @@ def run_demo(out: str | Path, episodes: int = 3, suites: tuple[str, ...] | None 
             "tasks": info.get("tasks"),
         }
     if policy_episodes > 0:
-        summary["policy"] = _policy_stage(out, policy_episodes, train_minutes, eval_episodes, preset)
+        summary["policy"] = _policy_stage(out, policy_suite, policy_episodes, train_minutes, eval_episodes, preset)
     _plot(summary, out / "expert_success.png")
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
     (out / "report.md").write_text(_report(summary))
@@ -60,22 +60,22 @@ def run_demo(out: str | Path, episodes: int = 3, suites: tuple[str, ...] | None 
     return summary
 
 
-def _policy_stage(out: Path, episodes: int, minutes: float, eval_episodes: int, preset: str) -> dict:
-    """Collect -> train -> evaluate the VLA on the tabletop suite."""
+def _policy_stage(out: Path, suite: str, episodes: int, minutes: float, eval_episodes: int, preset: str) -> dict:
+    """Collect -> train -> evaluate the VLA on one suite."""
     from vla.checkpoint import load_policy
     from vla.collection import collect
     from vla.eval.runner import evaluate
     from vla.train.loop import train
 
     t0 = time.time()
-    collect("tabletop", None, episodes, out / "policy" / "data", seed=0)
+    collect(suite, None, episodes, out / "policy" / "data", seed=0)
     t1 = time.time()
     run = out / "policy" / "run"
     trained = train(preset, out / "policy" / "data", run, minutes=minutes)
     t2 = time.time()
-    result = evaluate(lambda envs: load_policy(run), "tabletop", None, eval_episodes, out / "policy" / "eval",
+    result = evaluate(lambda envs: load_policy(run), suite, None, eval_episodes, out / "policy" / "eval",
                       num_envs=8, videos=1, policy_name=f"vla-{preset}")
-    return {"preset": preset, "train_episodes_per_task": episodes, "train_steps": trained["step"],
+    return {"suite": suite, "preset": preset, "train_episodes_per_task": episodes, "train_steps": trained["step"],
             "train_minutes": round(trained["train_seconds"] / 60, 2), "collect_minutes": round((t1 - t0) / 60, 2),
             "eval_minutes": round((time.time() - t2) / 60, 2), "eval_episodes_per_task": eval_episodes,
             "success_rate": result["success_rate"],
@@ -113,7 +113,7 @@ def _report(summary: dict) -> str:
         lines.append("")
     pol = summary.get("policy")
     if pol:
-        lines += ["## VLA policy (tabletop)", "",
+        lines += [f"## VLA policy ({pol['suite']})", "",
                   f"Preset `{pol['preset']}`, {pol['train_episodes_per_task']} demonstrations per task, "
                   f"{pol['train_steps']} steps in {pol['train_minutes']} min of training; evaluated on "
                   f"{pol['eval_episodes_per_task']} unseen seeds per task: mean success "

@@ -13,7 +13,7 @@ import json
 import os
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 from safetensors.torch import load_file, save_file
@@ -30,8 +30,10 @@ class CheckpointError(UserError):
     """A checkpoint folder is missing, incomplete, or does not match this code or model."""
 
 
-def save_checkpoint(path: str | Path, model: VLAModel, normalizer: Normalizer, meta: dict[str, Any] | None = None) -> Path:
-    """Write atomically: into a sibling temporary folder, then rename over `path`."""
+def save_checkpoint(path: str | Path, model: VLAModel, normalizer: Normalizer, meta: dict[str, Any] | None = None,
+                    extra: Callable[[Path], None] | None = None) -> Path:
+    """Write atomically: into a sibling temporary folder (`extra(folder)` adds more files there, e.g. the
+    training state), then rename over `path`."""
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -43,6 +45,8 @@ def save_checkpoint(path: str | Path, model: VLAModel, normalizer: Normalizer, m
     doc = {"schema_version": SCHEMA_VERSION, "policy": "vla", "config": model.cfg.to_dict(),
            "texts": list(model.text.texts), "meta": meta or {}}
     (tmp / CONFIG).write_text(json.dumps(doc, indent=2))
+    if extra is not None:
+        extra(tmp)
     if path.exists():
         old = path.with_name(path.name + ".old")
         shutil.rmtree(old, ignore_errors=True)

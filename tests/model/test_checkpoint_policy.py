@@ -73,7 +73,7 @@ def test_mismatched_checkpoints_fail_clearly(tmp_path):
 
 def test_cached_history_equals_recomputed_window():
     """Acting step by step with the moment cache == encoding the whole right-aligned window from scratch."""
-    cfg = make_config("tiny", history_len=4, history_stride=2)
+    cfg = make_config("tiny", history_len=4, history_stride=2, n_action_steps=2)
     torch.manual_seed(0)
     model = VLAModel(cfg)
     for p in model.parameters():
@@ -99,7 +99,7 @@ def test_cached_history_equals_recomputed_window():
 
 
 def test_rows_keep_separate_histories_and_reset():
-    cfg = make_config("tiny", history_len=3, history_stride=1)
+    cfg = make_config("tiny", history_len=3, history_stride=1, n_action_steps=1)
     torch.manual_seed(0)
     model = VLAModel(cfg)
     for p in model.parameters():
@@ -127,7 +127,7 @@ def test_bad_observations_are_rejected():
     obs = _observation(cfg, np.random.default_rng(0))
     with pytest.raises(ValueError, match="observation.images.wrist"):
         policy.act({k: v for k, v in obs.items() if k != "observation.images.wrist"})
-    with pytest.raises(ValueError, match="expects 9"):
+    with pytest.raises(ValueError, match="expects 9 values"):
         policy.act(dict(obs, **{"observation.state": np.zeros((2, 4), np.float32)}))
     bad = obs["observation.state"].copy()
     bad[0, 0] = np.nan

@@ -99,3 +99,17 @@ def test_train_refuses_bad_input(toy_dataset, tmp_path):
         lines = [ln for ln in done.stderr.splitlines() if ln.startswith("error:")]
         assert len(lines) == 1 and message in lines[0], (extra, done.stderr[-500:])
         assert not (tmp_path / "out").exists()
+
+
+def test_only_complete_checkpoints_are_resumed_from(tmp_path):
+    """A checkpoint folder counts only once renamed into place with its training state (kill -9 safety)."""
+    from vla.train.loop import _checkpoints
+
+    folder = tmp_path / "checkpoints"
+    for name, files in [("step_0000020", ["config.json", "training_state.json"]),
+                        ("step_0000040.tmp", ["config.json", "training_state.json"]),
+                        ("step_0000060", ["config.json"])]:
+        (folder / name).mkdir(parents=True)
+        for f in files:
+            (folder / name / f).write_text("{}")
+    assert [p.name for p in _checkpoints(tmp_path)] == ["step_0000020"]

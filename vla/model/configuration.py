@@ -95,7 +95,10 @@ class VLAConfig:
             (self.history_len >= 1 and self.history_stride >= 1, "history_len and history_stride must be >= 1"),
             (self.d_model % self.n_heads == 0, "d_model must be divisible by n_heads"),
             (self.diffusion_prediction in ("sample", "epsilon"), "diffusion_prediction must be 'sample' or 'epsilon'"),
-            (self.inference_steps >= 1, "inference_steps must be >= 1"),
+            (1 <= self.inference_steps <= self.diffusion_train_steps,
+             f"inference_steps must be in 1..diffusion_train_steps={self.diffusion_train_steps}"),
+            (self.history_stride % self.n_action_steps == 0,
+             "history_stride must be a multiple of n_action_steps (the policy caches one frame per executed chunk)"),
             (self.image_size >= 16, "image_size must be >= 16"),
         ]
         for ok, message in checks:

@@ -65,7 +65,8 @@ class DiffusionHead(nn.Module):
         # epsilon error at the noisiest steps is amplified ~7x when DDIM turns it into a chunk estimate
         kw = dict(num_train_timesteps=cfg.diffusion_train_steps, beta_schedule="squaredcos_cap_v2",
                   clip_sample=True, prediction_type=cfg.diffusion_prediction)
-        self.train_sched, self.sample_sched = DDPMScheduler(**kw), DDIMScheduler(**kw)
+        # "trailing" spacing starts sampling at the last training step (pure noise), whatever the step count
+        self.train_sched, self.sample_sched = DDPMScheduler(**kw), DDIMScheduler(**kw, timestep_spacing="trailing")
         self.denoiser = Denoiser(cfg, cond_dim)
         self.steps = cfg.inference_steps
 
@@ -99,8 +100,8 @@ class FlowHead(nn.Module):
 
     def loss(self, actions: torch.Tensor, cond: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
         noise = torch.randn_like(actions)
-        # more weight on the noisy end, as pi0 does with its Beta schedule
-        s = torch.distributions.Beta(1.5, 1.0).sample((actions.shape[0],)).to(actions.device) * 0.999
+        # more weight on the noisy end (s near 0), as pi0 does with its Beta schedule
+        s = (1 - torch.distributions.Beta(1.5, 1.0).sample((actions.shape[0],))).to(actions.device) * 0.999
         xs = (1 - s)[:, None, None] * noise + s[:, None, None] * actions
         pred = self.denoiser(xs, s, cond)
         return (F.mse_loss(pred, actions - noise, reduction="none") * weight).sum() / weight.sum().clamp(min=1)

@@ -25,6 +25,8 @@ class VLAPolicy(Policy):
         self.norm = normalizer.to(device)
         self.device = torch.device(device)
         self.n_action_steps = self.cfg.n_action_steps
+        if inference_steps is not None and not 1 <= inference_steps <= model.cfg.diffusion_train_steps:
+            raise UserError(f"inference_steps must be in 1..{model.cfg.diffusion_train_steps} (got {inference_steps})")
         self.inference_steps = inference_steps
         self.seed = seed
         self.generator = torch.Generator(device=self.device).manual_seed(seed)
@@ -56,11 +58,16 @@ class VLAPolicy(Policy):
             img = torch.as_tensor(np.asarray(obs[key]))
             if img.ndim == 3:
                 img = img[None]
+            if img.ndim != 4 or img.shape[0] != len(tasks) or img.shape[-1] != 3:
+                raise UserError(f"{key} has shape {tuple(img.shape)}: expected [{len(tasks)}, H, W, 3] uint8 "
+                                f"(one image per task string)")
             cams.append(img.permute(0, 3, 1, 2))  # HWC -> CHW
         images = resize_images(torch.stack(cams, 1).to(torch.uint8), self.cfg.image_size).to(self.device)
-        state = torch.as_tensor(np.asarray(obs["observation.state"], np.float32)).reshape(len(tasks), -1)
-        if state.shape[1] != self.cfg.state_dim:
-            raise UserError(f"observation.state has {state.shape[1]} values, this policy expects {self.cfg.state_dim}")
+        state = torch.as_tensor(np.asarray(obs["observation.state"], np.float32))
+        state = state[None] if state.ndim == 1 else state
+        if state.ndim != 2 or state.shape != (len(tasks), self.cfg.state_dim):
+            raise UserError(f"observation.state has shape {tuple(state.shape)}, this policy expects "
+                            f"[{len(tasks)}, {self.cfg.state_dim}] (expects {self.cfg.state_dim} values per row)")
         if not torch.isfinite(state).all():
             raise UserError("observation.state contains NaN or Inf")
         rows = [int(r) for r in np.asarray(obs.get("rows", np.arange(len(tasks)))).reshape(-1)]

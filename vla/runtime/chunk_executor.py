@@ -74,6 +74,8 @@ class ChunkExecutor:
         chunk = np.asarray(chunk, dtype=np.float32)
         if chunk.ndim != 3 or chunk.shape[0] != len(rows) or chunk.shape[1] < 1:
             raise ValueError(f"chunk must have shape [len(rows)={len(rows)}, H>=1, A]: got {chunk.shape}")
+        if not np.all(np.isfinite(chunk)):  # never queue a NaN/Inf action for an actuator
+            raise ValueError("chunk contains NaN or Inf actions: rejected")
         if self.action_dim is None:
             self.action_dim = int(chunk.shape[2])
         elif chunk.shape[2] != self.action_dim:

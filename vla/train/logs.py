@@ -7,26 +7,36 @@ from pathlib import Path
 
 
 class MetricsLog:
-    def __init__(self, path: Path):
-        self.path = path
+    def __init__(self, path: Path, tensorboard: str | None = None, enabled: bool = True):
+        """`enabled=False` on non-main processes of a distributed run: nothing is read or written."""
+        self.path, self.enabled = path, enabled
         self.rows: list[dict[str, float]] = []
+        if not enabled:
+            self._tb = None
+            return
         if path.exists():
             with path.open() as f:
                 self.rows = [{k: float(v) for k, v in r.items() if v != ""} for r in csv.DictReader(f)]
         self._tb = None
-        try:
-            from torch.utils.tensorboard import SummaryWriter
-
-            self._tb = SummaryWriter(str(path.parent / "tensorboard"))
-        except Exception:  # tensorboard is optional
-            self._tb = None
+        self._tb_name = tensorboard
 
     def truncate(self, step: int) -> None:
         """After a resume, forget rows logged after the checkpoint that training restarts from."""
+        if not self.enabled:
+            return
         self.rows = [r for r in self.rows if r.get("step", 0) <= step]
         self._write()
+        if self._tb_name:
+            try:  # tensorboard is optional
+                from torch.utils.tensorboard import SummaryWriter
+
+                self._tb = SummaryWriter(str(self.path.parent / "tensorboard" / self._tb_name), purge_step=step + 1)
+            except Exception:
+                self._tb = None
 
     def log(self, row: dict[str, float]) -> None:
+        if not self.enabled:
+            return
         self.rows.append(row)
         if self._tb is not None:
             for k, v in row.items():

@@ -26,7 +26,7 @@ from vla.model.grounding import point_errors_px
 from vla.model.modeling import VLAModel
 from vla.model.processing import Normalizer
 from vla.train.logs import MetricsLog, plot_curves
-from vla.train.state import load_training_state, save_training_state
+from vla.train.state import STATE_JSON, load_training_state, save_training_state
 
 KEEP_CHECKPOINTS = 2
 
@@ -45,6 +45,18 @@ def resolve_config(cfg: VLAConfig, store) -> VLAConfig:
     return cfg
 
 
+def _ema_fn(decay: float):
+    """EMA with warm-up (as diffusers' EMAModel): early checkpoints are not dominated by the initial weights."""
+
+    @torch.no_grad()
+    def update(averaged: list[torch.Tensor], current: list[torch.Tensor], num_averaged) -> None:
+        n = int(num_averaged)
+        d = min(decay, (1 + n) / (10 + n))
+        torch._foreach_lerp_(averaged, current, 1 - d)
+
+    return update
+
+
 def _normalize(batch: dict, norm: Normalizer) -> dict:
     out = dict(batch)
     out["state"] = norm.state(batch["state"])
@@ -53,8 +65,12 @@ def _normalize(batch: dict, norm: Normalizer) -> dict:
 
 
 def _checkpoints(run: Path) -> list[Path]:
+    """Complete checkpoints of a run, oldest first (a folder is renamed into place only when complete)."""
     folder = run / "checkpoints"
-    return sorted(p for p in folder.glob("step_*") if (p / CONFIG).is_file()) if folder.is_dir() else []
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.glob("step_*")
+                  if not p.name.endswith((".tmp", ".old")) and (p / CONFIG).is_file() and (p / STATE_JSON).is_file())
 
 
 @torch.no_grad()
@@ -103,6 +119,10 @@ def train(config: str, dataset: str | Path, out: str | Path, *, steps: int | Non
         cfg, _ = read_config(existing[-1])
         if config not in (cfg.preset, "resume"):
             raise UserError(f"{out} is a run of config {cfg.preset!r}; resume it with --config {cfg.preset} or use a new --out")
+        for key, value in (overrides or {}).items():
+            if getattr(cfg, key, None) != value:
+                raise UserError(f"{out} was trained with {key}={getattr(cfg, key, None)!r}; a resumed run keeps its "
+                                f"config (asked for {key}={value!r}): use a new --out")
         if steps is not None:
             cfg = cfg.replace(steps=steps)
     else:
@@ -110,7 +130,12 @@ def train(config: str, dataset: str | Path, out: str | Path, *, steps: int | Non
         if steps is not None:
             cfg = cfg.replace(steps=steps)
 
-    accelerator = Accelerator(cpu=not torch.cuda.is_available())
+    from accelerate.utils import DistributedDataParallelKwargs
+
+    # a Hugging Face vision tower has pooling heads that get no gradient: DDP must be told
+    ddp = DistributedDataParallelKwargs(find_unused_parameters=cfg.vision_backbone == "hf")
+    accelerator = Accelerator(cpu=not torch.cuda.is_available(), kwargs_handlers=[ddp])
+    main = accelerator.is_main_process
     store = EpisodeStore.load(dataset, image_size=cfg.image_size, progress=progress and accelerator.is_main_process)
     if not existing:
         cfg = resolve_config(cfg, store)
@@ -139,7 +164,7 @@ def train(config: str, dataset: str | Path, out: str | Path, *, steps: int | Non
     model = VLAModel(cfg)
     model.text.add(sorted(set(store.task)))
     norm = Normalizer.from_stats(store.stats())
-    ema = torch.optim.swa_utils.AveragedModel(model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(cfg.ema_decay))
+    ema = torch.optim.swa_utils.AveragedModel(model, device=accelerator.device, multi_avg_fn=_ema_fn(cfg.ema_decay))
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     scheduler = get_cosine_schedule_with_warmup(optimizer, cfg.warmup_steps, cfg.steps)
     data_rng = torch.Generator().manual_seed(cfg.seed * 1000 + accelerator.process_index)
@@ -151,6 +176,9 @@ def train(config: str, dataset: str | Path, out: str | Path, *, steps: int | Non
         doc = load_training_state(existing[-1], model=model, ema=ema, optimizer=optimizer, scheduler=scheduler,
                                   data_rng=data_rng)
         start, elapsed_before = int(doc["step"]), float(doc.get("train_seconds", 0.0))
+        if accelerator.num_processes > 1:  # only rank 0's generators were saved: give each rank its own stream
+            data_rng.manual_seed(cfg.seed * 1000 + accelerator.process_index + 7919 * start)
+            torch.manual_seed(cfg.seed + accelerator.process_index + 7919 * start)
     else:
         elapsed_before = 0.0
     run_doc_path = out / "run.json"
@@ -158,14 +186,15 @@ def train(config: str, dataset: str | Path, out: str | Path, *, steps: int | Non
     raw = accelerator.unwrap_model(model)
     ema_model = ema.module
 
-    train_log, val_log = MetricsLog(out / "metrics.csv"), MetricsLog(out / "val.csv")
+    train_log = MetricsLog(out / "metrics.csv", tensorboard="train" if main else None, enabled=main)
+    val_log = MetricsLog(out / "val.csv", tensorboard="val" if main else None, enabled=main)
     train_log.truncate(start)
     val_log.truncate(start)
     run_doc = {"config": cfg.preset, "dataset": str(dataset), "tasks": list(tasks or []), "train_episodes": [int(e) for e in train_eps],
                "val_episodes": [int(e) for e in val_eps], "frames": int(len(store.action)),
                "torch_threads": torch.get_num_threads(), "device": str(accelerator.device),
                "processes": accelerator.num_processes}
-    if existing:
+    if existing and main:
         print(f"resumed {out} from step {start}", flush=True)
 
     def checkpoint(step: int, seconds: float) -> None:
@@ -173,26 +202,31 @@ def train(config: str, dataset: str | Path, out: str | Path, *, steps: int | Non
             return
         folder = out / "checkpoints" / f"step_{step:07d}"
         ema_model.text.load(raw.text.texts, raw.text.table)
-        save_checkpoint(folder, ema_model, norm, meta={"step": step, "train_seconds": seconds, "dataset": str(dataset)})
-        save_training_state(folder, model=raw, ema=ema, optimizer=optimizer, scheduler=scheduler, step=step,
-                            data_rng=data_rng, extra={"train_seconds": seconds})
+
+        def state(tmp: Path) -> None:
+            save_training_state(tmp, model=raw, ema=ema, optimizer=optimizer, scheduler=scheduler, step=step,
+                                data_rng=data_rng, extra={"train_seconds": seconds})
+
+        save_checkpoint(folder, ema_model, norm, meta={"step": step, "train_seconds": seconds, "dataset": str(dataset)},
+                        extra=state)
         (out / "checkpoints" / "last.tmp").write_text(folder.name)
         (out / "checkpoints" / "last.tmp").replace(out / "checkpoints" / "last")
         for old in _checkpoints(out)[:-KEEP_CHECKPOINTS]:
             shutil.rmtree(old, ignore_errors=True)
-        vm = validate(ema_model, data, val_idx, norm, cfg) if len(val_idx) else {}
+        with torch.random.fork_rng(devices=[]):  # validation must not shift the training random stream
+            vm = validate(ema_model, data, val_idx, norm, cfg) if len(val_idx) else {}
         val_log.log({"step": step, **vm})
         plot_curves(train_log, val_log, out / "loss.png")
         run_doc.update(step=step, train_seconds=seconds, last_val=vm)
         run_doc_path.write_text(json.dumps(run_doc, indent=1))
 
-    if not existing:
+    if not existing and main:
         run_doc_path.write_text(json.dumps(run_doc, indent=1))
     t0 = time.monotonic()
     last_log, last_t = start, t0
     end = min(cfg.steps, stop_after) if stop_after is not None else cfg.steps
     bar = tqdm(total=cfg.steps, initial=start, desc=f"train {cfg.preset}", unit="step",
-               disable=not (progress and accelerator.is_main_process))
+               disable=not (progress and main))
     step = start
     model.train()
     while step < end:
@@ -221,6 +255,9 @@ def train(config: str, dataset: str | Path, out: str | Path, *, steps: int | Non
             train_log.log(row)
             bar.set_postfix(loss=f"{row['loss']:.3f}", fps=f"{rate:.0f}")
         out_of_time = minutes is not None and seconds >= minutes * 60
+        if accelerator.num_processes > 1:  # every rank must stop at the same step, or the others hang
+            flag = torch.tensor(float(out_of_time), device=accelerator.device)
+            out_of_time = bool(accelerator.reduce(flag, "max") > 0)
         if step % save_every == 0 or step == end or out_of_time:
             checkpoint(step, seconds)
         if out_of_time:

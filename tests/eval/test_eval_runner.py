@@ -68,18 +68,24 @@ def test_policy_gets_the_documented_batch_and_frame_index_restarts_after_reset(t
     pol = ConstantPolicy(horizon=6, n_action_steps=4)
     evaluate(pol, "tabletop", ["stack_blocks"], 3, tmp_path / "e", num_envs=2, image_size=64, videos=0,
              max_steps=10, progress=False)
+    frames: dict[int, list[int]] = {0: [], 1: []}
     for batch in pol.batches:
         assert set(batch) == {"observation.images.scene", "observation.images.wrist", "observation.state", "task",
-                              "frame_index"}
+                              "frame_index", "rows"}
+        n = len(batch["task"])
         for cam in ("scene", "wrist"):
             img = batch[f"observation.images.{cam}"]
-            assert img.dtype == np.uint8 and img.shape == (2, 64, 64, 3)
-        assert batch["observation.state"].dtype == np.float32 and batch["observation.state"].shape[0] == 2
+            assert img.dtype == np.uint8 and img.shape == (n, 64, 64, 3)
+        assert batch["observation.state"].dtype == np.float32 and batch["observation.state"].shape[0] == n
         assert batch["observation.state"].ndim == 2
         assert isinstance(batch["task"], list) and all(isinstance(t, str) and t for t in batch["task"])
-        assert batch["frame_index"].dtype == np.int64 and batch["frame_index"].shape == (2,)
-    # 10-step episodes, 4 actions per chunk: chunks at frames 0, 4, 8; row 0 then runs episode 2 from 0
-    assert [int(b["frame_index"][0]) for b in pol.batches] == [0, 4, 8, 0, 4, 8]
+        assert batch["frame_index"].dtype == np.int64 and batch["frame_index"].shape == (n,)
+        assert batch["rows"].dtype == np.int64 and batch["rows"].shape == (n,)
+        for row, frame in zip(batch["rows"], batch["frame_index"]):
+            frames[int(row)].append(int(frame))
+    # 10-step episodes, 4 actions per chunk: chunks at frames 0, 4, 8; row 0 then runs episode 2 from 0,
+    # alone (row 1 has no episode left), so later batches hold only the rows that need a chunk
+    assert frames == {0: [0, 4, 8, 0, 4, 8], 1: [0, 4, 8]}
     assert pol.resets[0] is None  # at the start of the task
     assert [0] in pol.resets and [1] in pol.resets
 

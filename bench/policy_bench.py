@@ -126,8 +126,12 @@ def main() -> None:
         n = args.n or (200 if args.kind == "latency" else (2 if preset == "gpu" and not torch.cuda.is_available() else 10))
         cmd = [sys.executable, __file__, args.kind, "--child", "--preset", preset, "--threads", str(args.threads),
                "--n", str(n), "--overrides", json.dumps(overrides)]
-        out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
-        row = {"preset": preset, "overrides": overrides, **json.loads(out)}
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        if done.returncode == 0:
+            row = {"preset": preset, "overrides": overrides, **json.loads(done.stdout.strip().splitlines()[-1])}
+        else:  # e.g. the gpu preset's batch does not fit a CPU machine's memory: record it, go on
+            reason = f"killed by signal {-done.returncode}" if done.returncode < 0 else done.stderr.strip()[-300:]
+            row = {"preset": preset, "overrides": overrides, "error": reason, "steps": n}
         print(json.dumps(row))
         results.append(row)
     doc = {"benchmark": f"policy_{args.kind}", "date": date.today().isoformat(), "threads": args.threads,

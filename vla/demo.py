@@ -71,7 +71,8 @@ def _policy_stage(out: Path, suite: str, episodes: int, minutes: float, eval_epi
     collect(suite, None, episodes, out / "policy" / "data", seed=0)
     t1 = time.time()
     run = out / "policy" / "run"
-    trained = train(preset, out / "policy" / "data", run, minutes=minutes)
+    # a cosine schedule that ends with the budget (about 100 steps a minute for the cpu preset on 2 cores)
+    trained = train(preset, out / "policy" / "data", run, minutes=minutes, steps=max(10, int(minutes * 100)))
     t2 = time.time()
     result = evaluate(lambda envs: load_policy(run), suite, None, eval_episodes, out / "policy" / "eval",
                       num_envs=8, videos=1, policy_name=f"vla-{preset}")

@@ -23,6 +23,15 @@ def _normalizer(cfg) -> Normalizer:
                        "action_min": -torch.rand(cfg.action_dim, generator=g) - 0.1, "action_max": torch.rand(cfg.action_dim, generator=g) + 0.1})
 
 
+def _perturbed_model(cfg, scale: float) -> VLAModel:
+    """A seeded model with noise on every weight, so that the zero-initialized layers matter too."""
+    torch.manual_seed(0)
+    model = VLAModel(cfg)
+    for p in model.parameters():
+        p.data += torch.randn_like(p) * scale
+    return model
+
+
 def _observation(cfg, rng: np.random.Generator, b: int = 2, size: int = 40) -> dict:
     obs = {f"observation.images.{c}": rng.integers(0, 256, (b, size, size, 3), dtype=np.uint8) for c in cfg.cameras}
     obs["observation.state"] = rng.normal(size=(b, cfg.state_dim)).astype(np.float32)
@@ -33,10 +42,7 @@ def _observation(cfg, rng: np.random.Generator, b: int = 2, size: int = 40) -> d
 @pytest.mark.parametrize("preset", presets())
 def test_round_trip_every_preset(preset, tmp_path):
     cfg = make_config(preset)
-    torch.manual_seed(0)
-    model = VLAModel(cfg)
-    for p in model.parameters():  # make the zero-initialized layers matter
-        p.data += torch.randn_like(p) * 0.01
+    model = _perturbed_model(cfg, 0.01)
     model.text.add(TASKS)
     norm = _normalizer(cfg)
     save_checkpoint(tmp_path / "ckpt", model, norm, meta={"step": 3})
@@ -74,10 +80,7 @@ def test_mismatched_checkpoints_fail_clearly(tmp_path):
 def test_cached_history_equals_recomputed_window():
     """Acting step by step with the moment cache == encoding the whole right-aligned window from scratch."""
     cfg = make_config("tiny", history_len=4, history_stride=2, n_action_steps=2)
-    torch.manual_seed(0)
-    model = VLAModel(cfg)
-    for p in model.parameters():
-        p.data += torch.randn_like(p) * 0.05
+    model = _perturbed_model(cfg, 0.05)
     norm = _normalizer(cfg)
     policy = VLAPolicy(model, norm)
     rng = np.random.default_rng(0)
@@ -100,10 +103,7 @@ def test_cached_history_equals_recomputed_window():
 
 def test_rows_keep_separate_histories_and_reset():
     cfg = make_config("tiny", history_len=3, history_stride=1, n_action_steps=1)
-    torch.manual_seed(0)
-    model = VLAModel(cfg)
-    for p in model.parameters():
-        p.data += torch.randn_like(p) * 0.05
+    model = _perturbed_model(cfg, 0.05)
     policy = VLAPolicy(model, _normalizer(cfg))
     rng = np.random.default_rng(0)
     a, b = _observation(cfg, rng, b=1), _observation(cfg, rng, b=1)

@@ -58,7 +58,8 @@ def encode_video(frames: Iterable[np.ndarray], path: Path, fps: int, codec: str 
     return n
 
 
-def _open(path: Path) -> Any:
+def open_video(path: Path) -> Any:
+    """An open PyAV container with a video stream, or one clear DatasetError line."""
     try:
         container = av.open(str(path))
     except FileNotFoundError:
@@ -73,7 +74,7 @@ def _open(path: Path) -> Any:
 
 def video_end_s(path: Path) -> float:
     """End time of the last frame (pts + duration) in seconds, from packets (no decoding)."""
-    with _open(path) as c:
+    with open_video(path) as c:
         s = c.streams.video[0]
         end = 0
         try:
@@ -95,7 +96,7 @@ def concat_videos(inputs: list[Path], out: Path) -> None:
     with av.open(str(out), "w", format="mp4") as oc:
         ostream = None
         for path in inputs:
-            with _open(path) as ic:
+            with open_video(path) as ic:
                 s = ic.streams.video[0]
                 if ostream is None:
                     ostream = oc.add_stream_from_template(s, opaque=True)
@@ -115,7 +116,7 @@ def concat_videos(inputs: list[Path], out: Path) -> None:
 
 def video_info(path: Path) -> dict[str, Any]:
     """The `info` block LeRobot stores per video feature in info.json."""
-    with _open(path) as c:
+    with open_video(path) as c:
         s = c.streams.video[0]
         return {
             "video.height": s.height,
@@ -134,11 +135,15 @@ class VideoReader:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self._c = _open(self.path)
+        self._c = open_video(self.path)
         self._s = self._c.streams.video[0]
         self._s.thread_type = "AUTO"
         self._iter: Any = None
         self._last: tuple[float, np.ndarray] | None = None
+        # one colour-conversion context per file: frame.to_ndarray(format=...) builds a new one per frame (~6x slower)
+        from av.video.reformatter import VideoReformatter
+
+        self._to_rgb = VideoReformatter()
 
     def close(self) -> None:
         """Release the file."""
@@ -168,7 +173,7 @@ class VideoReader:
                 got = self._next()
                 if got is None:
                     break
-                self._last = (got[0], got[1].to_ndarray(format="rgb24"))
+                self._last = (got[0], self._to_rgb.reformat(got[1], format="rgb24").to_ndarray())
             if self._last is None or abs(self._last[0] - t) > tolerance_s:
                 have = "end of file" if self._last is None or self._last[0] < t else f"{self._last[0]:.4f}s"
                 raise DatasetError(f"video file {self.path} has no frame at {t:.4f}s (nearest: {have})")

@@ -25,17 +25,9 @@ def load_eval_policy(spec: str, device: str = "cpu", inference_steps: int | None
         raise UserError(f"--policy {path} is not a folder: pass a checkpoint folder or 'scripted'")
     if not any(path.iterdir()):
         raise UserError(f"policy folder {path} has no checkpoint (it is empty): pass a checkpoint folder or 'scripted'")
-    try:
-        from vla.checkpoint import load_policy
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("vla.checkpoint",):
-            raise
-        raise UserError("cannot load checkpoints: vla.checkpoint is missing from this install; "
-                        "only --policy scripted works") from None
-    try:
-        return load_policy(path, device=device, inference_steps=inference_steps)
-    except FileNotFoundError as exc:
-        raise UserError(f"policy folder {path} has no loadable checkpoint ({exc})") from None
+    from vla.checkpoint import load_policy
+
+    return load_policy(path, device=device, inference_steps=inference_steps)  # CheckpointError: one clear line
 
 
 def cmd_eval(args: argparse.Namespace) -> int:

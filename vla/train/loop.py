@@ -34,13 +34,13 @@ KEEP_CHECKPOINTS = 2
 def resolve_config(cfg: VLAConfig, store) -> VLAConfig:
     """Fill the dataset-dependent fields of a preset."""
     layout = {"arm": [0, 6]}
-    meta = Path(store.root) / "meta" / "vla_collection.json" if hasattr(store, "root") else None
-    if meta is not None and meta.is_file():
+    meta = Path(store.root) / "meta" / "vla_collection.json"
+    if meta.is_file():
         layout = {k: v["slice"] for k, v in json.loads(meta.read_text())["action"].items()}
     cfg = cfg.replace(cameras=tuple(store.cameras), state_dim=int(store.state.shape[1]),
                       action_dim=int(store.action.shape[1]), action_names=tuple(store.action_names),
                       action_layout=layout, n_targets=int(store.points.shape[2]), fps=int(store.fps),
-                      source_image_size=int(getattr(store, "source_image_size", 128)))
+                      source_image_size=int(store.source_image_size))
     cfg.validate()
     return cfg
 

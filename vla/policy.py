@@ -39,6 +39,9 @@ class Policy(abc.ABC):
 
     #: how many actions of each chunk the executor should run before asking again (None: all of them)
     n_action_steps: int | None = None
+    #: what the actions are: "delta" (end-effector deltas against the measured pose) or "pose" (pose
+    #: targets: world position, 6D rotation); the robot or env must be driven in the same mode
+    action_space: str = "delta"
 
     @abc.abstractmethod
     def reset(self, rows: Sequence[int] | None = None) -> None:

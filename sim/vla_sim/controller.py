@@ -4,6 +4,12 @@ Action convention (documented in docs/SIM.md): translation delta in metres and r
 axis-angle vector in radians, both in the world frame, relative to the measured end-effector pose
 (as LIBERO's OSC controller). Every link, the tool's included, is gravity compensated, so a zero
 action holds the pose without sag.
+
+Pose targets (the env's `action_mode="pose"`) are turned into the same clipped delta, measured against
+the current pose at every control step: an arm that lags behind a target keeps being pulled to it,
+which is what makes open-loop chunks of pose targets robust where chunks of deltas drift. The target
+orientation is the 6D representation (Zhou et al. 2019): the first two columns of the rotation matrix,
+continuous and safe to average, unlike quaternions or axis-angle near a half turn.
 """
 
 from __future__ import annotations
@@ -58,6 +64,38 @@ class EEDeltaController:
                                 damping=1e-4, limits=self.limits)
             self.config.integrate_inplace(vel, self.control_dt)
         return self.config.q[self.arm_qadr].copy()
+
+
+def rot6d_from_quat(quat: np.ndarray) -> np.ndarray:
+    """wxyz quaternion -> 6D rotation (first column of the matrix, then the second)."""
+    mat = np.zeros(9)
+    mujoco.mju_quat2Mat(mat, np.asarray(quat, float))
+    m = mat.reshape(3, 3)
+    return np.r_[m[:, 0], m[:, 1]]
+
+
+def quat_from_rot6d(r6: np.ndarray) -> np.ndarray:
+    """6D rotation -> wxyz quaternion (Gram-Schmidt). Raises ValueError when the two columns are degenerate."""
+    r6 = np.asarray(r6, float)
+    a, b = r6[:3], r6[3:6]
+    na = np.linalg.norm(a)
+    if na < 1e-6:
+        raise ValueError("rotation target is degenerate: its first column is zero")
+    a = a / na
+    b = b - (a @ b) * a
+    nb = np.linalg.norm(b)
+    if nb < 1e-6:
+        raise ValueError("rotation target is degenerate: its two columns are parallel")
+    b = b / nb
+    quat = np.zeros(4)
+    mujoco.mju_mat2Quat(quat, np.column_stack([a, b, np.cross(a, b)]).ravel())
+    return quat
+
+
+def pose_to_delta(pos: np.ndarray, quat: np.ndarray, target_pos: np.ndarray, target_r6: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """The delta action (translation, world axis-angle) from the measured pose to a pose target."""
+    return np.asarray(target_pos, float) - pos, quat_error(quat_from_rot6d(target_r6), quat)
 
 
 def _apply_rotvec(quat: np.ndarray, rotvec: np.ndarray) -> np.ndarray:

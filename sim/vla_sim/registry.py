@@ -56,7 +56,7 @@ def resolve_tasks(suite: str, tasks: list[str] | None = None) -> list[str]:
 
 
 def make_env(suite: str, task: str, **kwargs):
-    """A ManipulationEnv for one task. kwargs: render_mode ("fast", "default" or None), image_size, cameras."""
+    """A ManipulationEnv for one task. kwargs: render_mode ("fast", "default" or None), image_size, cameras, action_mode ("delta" or "pose")."""
     from vla_sim.envs.manipulation import ManipulationEnv
 
     resolve_tasks(suite, [task])

@@ -64,6 +64,35 @@ def test_zero_actions_never_succeed_and_run_to_the_step_limit(tmp_path):
     assert res["success_rate"] == 0.0
 
 
+class LowerPosePolicy(Policy):
+    """A pose-space policy: targets 3 cm below the measured tool position, orientation kept."""
+
+    action_space = "pose"
+    n_action_steps = 1
+
+    def reset(self, rows=None):
+        pass
+
+    def act(self, observation):
+        from vla_sim.controller import rot6d_from_quat
+
+        state = np.asarray(observation["observation.state"])
+        pos, quat = state[:, 7:10], state[:, 10:14]
+        targets = [np.r_[p - [0, 0, 0.03], rot6d_from_quat(q), -1.0] for p, q in zip(pos, quat)]
+        self.first_z = getattr(self, "first_z", pos[:, 2].copy())
+        self.last_z = pos[:, 2].copy()
+        return ActionChunk(np.array(targets, np.float32)[:, None])
+
+
+def test_envs_run_pose_targets_for_a_pose_policy(tmp_path):
+    """The runner drives its envs in the policy's action space: 10-dim pose targets, not 7-dim deltas."""
+    policy = LowerPosePolicy()
+    res = evaluate(policy, "tabletop", ["open_drawer"], 1, tmp_path / "e", num_envs=1, render_mode=None, videos=0,
+                   max_steps=6, progress=False)
+    assert res["tasks"]["open_drawer"]["episodes"] == 1
+    assert policy.last_z[0] < policy.first_z[0] - 0.03  # pose targets were executed: the tool went down
+
+
 def test_policy_gets_the_documented_batch_and_frame_index_restarts_after_reset(tmp_path):
     pol = ConstantPolicy(horizon=6, n_action_steps=4)
     evaluate(pol, "tabletop", ["stack_blocks"], 3, tmp_path / "e", num_envs=2, image_size=64, videos=0,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from vla_model_testlib import make_batch, make_config
+from vla_model_testlib import DELTA_SPACE, make_batch, make_config
 from vla.model.memory import MomentMemory
 from vla.model.modeling import VLAModel
 
@@ -91,7 +91,8 @@ def test_action_loss_ignores_padding(tiny_cfg):
 @pytest.mark.parametrize("head", ["diffusion", "flow"])
 def test_head_fits_a_conditional_target(head):
     """A few hundred steps on two fixed windows: the sampled chunks approach each window's own actions."""
-    cfg = make_config(head=head, shift_augment=0, grounding=False, time_contrastive_weight=0.0, head_samples=8)
+    cfg = make_config(head=head, shift_augment=0, grounding=False, time_contrastive_weight=0.0, head_samples=8,
+                      **DELTA_SPACE)
     torch.manual_seed(0)
     model = VLAModel(cfg)
     batch = make_batch(cfg, 2)

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import torch
 
+from vla.model.action_space import POSE_NAMES
 from vla.model.configuration import VLAConfig, get_preset
 
 TASKS = ["pick the red block", "open the drawer"]
+STATE_NAMES = ("ee.x", "ee.y", "ee.z", "ee.qw", "ee.qx", "ee.qy", "ee.qz", "gripper.finger_left", "gripper.finger_right")
+
+
+# the recorded end-effector delta layout (7 dims), for tests about the heads rather than the action space
+DELTA_SPACE = dict(action_space="delta", action_dim=7, action_names=("ee.dx", "ee.dy", "ee.dz", "ee.drx", "ee.dry",
+                   "ee.drz", "gripper"), action_layout={"arm": [0, 6], "gripper": [6, 7]})
 
 
 def make_config(preset: str = "tiny", **overrides) -> VLAConfig:
-    base = dict(cameras=("scene", "wrist"), state_dim=9, action_dim=7, action_names=tuple(f"a{i}" for i in range(7)),
-                action_layout={"arm_ee_delta": [0, 6], "gripper": [6, 7]}, n_targets=2)
+    base = dict(cameras=("scene", "wrist"), state_dim=9, state_names=STATE_NAMES, action_space="pose", action_dim=10,
+                action_names=POSE_NAMES + ("gripper",), action_layout={"arm": [0, 9], "gripper": [9, 10]}, n_targets=2)
     base.update(overrides)
     return get_preset(preset, **base)
 

@@ -144,6 +144,8 @@ class _TaskRun:
                 for env in envs:
                     env.task.max_steps = self.max_steps
             pol = self._make_policy(policy, envs)
+            for env in envs:  # the envs execute what the policy outputs: deltas or pose targets
+                env.set_action_mode(pol.action_space)
             pol.reset()
             executor = ChunkExecutor(self.rows, pol.n_action_steps, executor_mode, decay)
             results = self._loop(envs, pol, executor)

@@ -21,6 +21,7 @@ class VLAConfig:
     # --- filled from the dataset when training starts
     cameras: tuple[str, ...] = ()
     state_dim: int = 0
+    state_names: tuple[str, ...] = ()
     action_dim: int = 0
     action_names: tuple[str, ...] = ()
     action_layout: dict[str, list[int]] = field(default_factory=dict)  # group -> [start, end) of the action vector
@@ -56,6 +57,7 @@ class VLAConfig:
     trace_stride: int = 5
     grounding_weight: float = 1.0
     # --- action head
+    action_space: str = "delta"  # "delta" (as recorded) or "pose" (pose targets, positions chunk-relative); see action_space.py
     head: str = "diffusion"  # "diffusion" (DDPM train, DDIM sample) or "flow" (flow matching, Euler)
     chunk: int = 16  # H
     n_action_steps: int = 8  # executed per chunk before asking again
@@ -88,6 +90,7 @@ class VLAConfig:
 
     def validate(self) -> None:
         checks = [
+            (self.action_space in ("delta", "pose"), f"action_space must be 'delta' or 'pose' (got {self.action_space!r})"),
             (self.head in ("diffusion", "flow"), f"head must be 'diffusion' or 'flow' (got {self.head!r})"),
             (self.vision_backbone in ("conv", "hf"), f"vision_backbone must be 'conv' or 'hf' (got {self.vision_backbone!r})"),
             (self.vision_backbone != "hf" or bool(self.hf_path), "vision_backbone 'hf' needs hf_path (a local folder)"),

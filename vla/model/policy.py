@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from vla.errors import UserError
+from vla.model.action_space import ActionCodec
 from vla.model.modeling import VLAModel
 from vla.model.processing import Normalizer, resize_images
 from vla.policy import ActionChunk, Policy
@@ -25,6 +26,8 @@ class VLAPolicy(Policy):
         self.norm = normalizer.to(device)
         self.device = torch.device(device)
         self.n_action_steps = self.cfg.n_action_steps
+        self.action_space = self.cfg.action_space
+        self.codec = ActionCodec.for_config(self.cfg.action_space, self.cfg.state_names)
         if inference_steps is not None and not 1 <= inference_steps <= model.cfg.diffusion_train_steps:
             raise UserError(f"inference_steps must be in 1..{model.cfg.diffusion_train_steps} (got {inference_steps})")
         self.inference_steps = inference_steps
@@ -77,14 +80,14 @@ class VLAPolicy(Policy):
             frames = np.asarray(obs["frame_index"], np.int64).reshape(-1)
         else:  # assume one call per executed chunk
             frames = np.array([self._calls.get(r, 0) * self.n_action_steps for r in rows])
-        return images, self.norm.state(state.to(self.device)), list(tasks), frames, rows
+        return images, state.to(self.device), list(tasks), frames, rows
 
     # ------------------------------------------------------------------ act
     @torch.no_grad()
     def act(self, observation: dict[str, Any]) -> ActionChunk:
         images, state, tasks, frames, rows = self._inputs(observation)
         cfg = self.cfg
-        moments, ground_q = self.model.encode_frames(images, state, self.model.text(tasks))
+        moments, ground_q = self.model.encode_frames(images, self.norm.state(state), self.model.text(tasks))
         b, t, s = len(tasks), cfg.history_len, cfg.history_stride
         window = moments.new_zeros(b, t, *moments.shape[1:])
         pad = torch.ones(b, t, dtype=torch.bool, device=self.device)
@@ -104,6 +107,6 @@ class VLAPolicy(Policy):
                 del cache[k]
             self._calls[r] = self._calls.get(r, 0) + 1
         chunk, pred = self.model.act_from_window(window, pad, ground_q, self.generator, self.inference_steps)
-        actions = self.norm.unaction(chunk).cpu().numpy().astype(np.float32)
+        actions = self.codec.from_model(self.norm.unaction(chunk), state).cpu().numpy().astype(np.float32)
         extras = {} if pred is None else {f"grounding.{k}": v.cpu().numpy() for k, v in pred.items()}
         return ActionChunk(actions=actions, extras=extras)

@@ -7,6 +7,7 @@ runs on the CPU in one process.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import time
@@ -21,6 +22,7 @@ from safetensors.torch import load_file
 
 from vla.checkpoint import CONFIG, NORM, read_config, save_checkpoint
 from vla.errors import UserError
+from vla.model.action_space import ActionCodec, chunk_action_stats, delta_to_pose
 from vla.model.configuration import VLAConfig, get_preset
 from vla.model.grounding import point_errors_px
 from vla.model.modeling import VLAModel
@@ -32,12 +34,15 @@ KEEP_CHECKPOINTS = 2
 
 
 def resolve_config(cfg: VLAConfig, store) -> VLAConfig:
-    """Fill the dataset-dependent fields of a preset."""
+    """Fill the dataset-dependent fields of a preset (`store` already in the config's action space)."""
     layout = {"arm": [0, 6]}
     meta = Path(store.root) / "meta" / "vla_collection.json"
     if meta.is_file():
         layout = {k: v["slice"] for k, v in json.loads(meta.read_text())["action"].items()}
+    if cfg.action_space == "pose":  # the arm's 6 delta dims became 9 pose dims
+        layout = {k: [0, 9] if k == "arm" else [a + 3, b + 3] for k, (a, b) in layout.items()}
     cfg = cfg.replace(cameras=tuple(store.cameras), state_dim=int(store.state.shape[1]),
+                      state_names=tuple(store.state_names),
                       action_dim=int(store.action.shape[1]), action_names=tuple(store.action_names),
                       action_layout=layout, n_targets=int(store.points.shape[2]), fps=int(store.fps),
                       source_image_size=int(store.source_image_size))
@@ -57,10 +62,28 @@ def _ema_fn(decay: float):
     return update
 
 
-def _normalize(batch: dict, norm: Normalizer) -> dict:
+def in_action_space(store, space: str):
+    """The store with its recorded actions turned into the config's action space (see action_space.py)."""
+    if space == "delta":
+        return store
+    from vla_sim.controller import MAX_ROTATION, MAX_TRANSLATION
+
+    pose, names = delta_to_pose(store.state.numpy(), store.action.numpy(), store.state_names, store.action_names,
+                                MAX_TRANSLATION, MAX_ROTATION)
+    return dataclasses.replace(store, action=torch.from_numpy(pose), action_names=names, _stats=None)
+
+
+def make_normalizer(store, cfg: VLAConfig, codec: ActionCodec) -> Normalizer:
+    """State stats per frame; action min-max over the head's targets (chunk-relative in the pose space)."""
+    stats = store.stats()
+    stats["action"] = chunk_action_stats(store.action, store.state, store.ep_end, cfg.chunk, codec)
+    return Normalizer.from_stats(stats)
+
+
+def _normalize(batch: dict, norm: Normalizer, codec: ActionCodec) -> dict:
     out = dict(batch)
     out["state"] = norm.state(batch["state"])
-    out["action"] = norm.action(batch["action"])
+    out["action"] = norm.action(codec.to_model(batch["action"], batch["state"]))
     return out
 
 
@@ -74,13 +97,14 @@ def _checkpoints(run: Path) -> list[Path]:
 
 
 @torch.no_grad()
-def validate(model: VLAModel, data, idx: torch.Tensor, norm: Normalizer, cfg: VLAConfig) -> dict[str, float]:
+def validate(model: VLAModel, data, idx: torch.Tensor, norm: Normalizer, cfg: VLAConfig,
+             codec: ActionCodec) -> dict[str, float]:
     """Held-out episodes: action loss and grounding pixel errors (at the labels' source resolution)."""
     model.eval()
     metrics: dict[str, list[float]] = {}
     errors: list[torch.Tensor] = []
     for chunk in idx.split(cfg.batch_windows):
-        batch = _normalize(data.get_batch(chunk), norm)
+        batch = _normalize(data.get_batch(chunk), norm, codec)
         _, m = model.compute_loss(batch)
         for k, v in m.items():
             metrics.setdefault(k, []).append(float(v))
@@ -137,8 +161,10 @@ def train(config: str, dataset: str | Path, out: str | Path, *, steps: int | Non
     accelerator = Accelerator(cpu=not torch.cuda.is_available(), kwargs_handlers=[ddp])
     main = accelerator.is_main_process
     store = EpisodeStore.load(dataset, image_size=cfg.image_size, progress=progress and accelerator.is_main_process)
+    store = in_action_space(store, cfg.action_space)
     if not existing:
         cfg = resolve_config(cfg, store)
+    codec = ActionCodec.for_config(cfg.action_space, cfg.state_names)
     spec = WindowSpec(history_len=cfg.history_len, history_stride=cfg.history_stride, chunk=cfg.chunk,
                       trace_len=cfg.trace_len, trace_stride=cfg.trace_stride, image_size=cfg.image_size)
     data = WindowDataset(store, spec)
@@ -163,7 +189,7 @@ def train(config: str, dataset: str | Path, out: str | Path, *, steps: int | Non
     torch.manual_seed(cfg.seed + accelerator.process_index)
     model = VLAModel(cfg)
     model.text.add(sorted(set(store.task)))
-    norm = Normalizer.from_stats(store.stats())
+    norm = make_normalizer(store, cfg, codec)
     ema = torch.optim.swa_utils.AveragedModel(model, device=accelerator.device, multi_avg_fn=_ema_fn(cfg.ema_decay))
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     scheduler = get_cosine_schedule_with_warmup(optimizer, cfg.warmup_steps, cfg.steps)
@@ -214,7 +240,7 @@ def train(config: str, dataset: str | Path, out: str | Path, *, steps: int | Non
         for old in _checkpoints(out)[:-KEEP_CHECKPOINTS]:
             shutil.rmtree(old, ignore_errors=True)
         with torch.random.fork_rng(devices=[]):  # validation must not shift the training random stream
-            vm = validate(ema_model, data, val_idx, norm, cfg) if len(val_idx) else {}
+            vm = validate(ema_model, data, val_idx, norm, cfg, codec) if len(val_idx) else {}
         val_log.log({"step": step, **vm})
         plot_curves(train_log, val_log, out / "loss.png")
         run_doc.update(step=step, train_seconds=seconds, last_val=vm)
@@ -231,7 +257,7 @@ def train(config: str, dataset: str | Path, out: str | Path, *, steps: int | Non
     model.train()
     while step < end:
         idx = train_idx[torch.randint(len(train_idx), (cfg.batch_windows,), generator=data_rng)]
-        batch = _normalize(data.get_batch(idx), norm)
+        batch = _normalize(data.get_batch(idx), norm, codec)
         batch = {k: v.to(accelerator.device) if torch.is_tensor(v) else v for k, v in batch.items()}
         loss, metrics = model(batch)  # VLAModel.forward is compute_loss; going through DDP syncs gradients
         if not torch.isfinite(loss):

@@ -1,8 +1,11 @@
 """A gymnasium environment: a Panda arm with a tool on the shared table, and one task.
 
 Observations use LeRobot's feature names: `observation.images.<camera>` (uint8 HxWx3),
-`observation.state` (float32) and `task` (the instruction). Actions (float32): end-effector delta
-pose in the world frame (metres, axis-angle radians; see `vla_sim.controller`), then the tool's slice.
+`observation.state` (float32) and `task` (the instruction). Actions (float32), then the tool's slice:
+- `action_mode="delta"` (default; what the experts and datasets record): end-effector delta pose in the
+  world frame (metres, axis-angle radians; see `vla_sim.controller`);
+- `action_mode="pose"`: an end-effector pose target (world position, 6D rotation), turned into the same
+  clipped delta against the measured pose at each step.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import mujoco
 import numpy as np
 
 from vla_sim import grounding, scene
-from vla_sim.controller import MAX_ROTATION, MAX_TRANSLATION, EEDeltaController
+from vla_sim.controller import MAX_ROTATION, MAX_TRANSLATION, EEDeltaController, pose_to_delta
 from vla_sim.render import CameraRig, RenderMode
 from vla_sim.robots.panda import HOME_QPOS, ArmNames, add_panda
 from vla_sim.tasks.base import Task
@@ -24,6 +27,9 @@ from vla_sim.tools import ParallelGripper, Tool
 CONTROL_HZ = 20
 PHYSICS_DT = 0.002
 ARM_ACTION_NAMES = ("ee.dx", "ee.dy", "ee.dz", "ee.drx", "ee.dry", "ee.drz")
+ARM_POSE_ACTION_NAMES = ("ee.x", "ee.y", "ee.z") + tuple(f"ee.rot6d.{i}" for i in range(6))
+ACTION_MODES = ("delta", "pose")
+WORKSPACE_HALF = (1.0, 1.0, 1.0)  # pose targets are clipped to this box around the arm's base (m)
 ARM_STATE_NAMES = tuple(f"arm.joint{i}" for i in range(1, 8)) + ("ee.x", "ee.y", "ee.z", "ee.qw", "ee.qx",
                                                                   "ee.qy", "ee.qz")
 CAMERAS = (scene.SCENE_CAMERA, scene.WRIST_CAMERA)
@@ -41,7 +47,7 @@ class ManipulationEnv(gym.Env):
 
     def __init__(self, task: Task, *, suite: str = "", render_mode: RenderMode | None = "fast",
                  image_size: int | tuple[int, int] = 128, cameras: Sequence[str] = CAMERAS,
-                 tool: Tool | None = None, randomize: bool = True):
+                 tool: Tool | None = None, randomize: bool = True, action_mode: str = "delta"):
         self.task = task
         self.suite = suite
         self.tool = tool or ParallelGripper()
@@ -65,11 +71,7 @@ class ManipulationEnv(gym.Env):
         self._rig = CameraRig(self.model, self.cameras, self.height, self.width, render_mode) if self.cameras else None
         self._cam_ids = {c: self.model.camera(c).id for c in CAMERAS}
 
-        arm_low = np.r_[[-MAX_TRANSLATION] * 3, [-MAX_ROTATION] * 3]
-        self.action_space = gym.spaces.Box(np.r_[arm_low, self.tool.action_low].astype(np.float32),
-                                           np.r_[-arm_low, self.tool.action_high].astype(np.float32),
-                                           dtype=np.float32)
-        self.action_names = ARM_ACTION_NAMES + self.tool.action_names
+        self.set_action_mode(action_mode)
         self.state_names = ARM_STATE_NAMES + self.tool.state_names
         spaces: dict[str, gym.Space] = {
             f"observation.images.{c}": gym.spaces.Box(0, 255, (self.height, self.width, 3), np.uint8)
@@ -81,6 +83,23 @@ class ManipulationEnv(gym.Env):
         self.instruction = ""
         self.steps = 0
         self._rng = np.random.default_rng()
+
+    def set_action_mode(self, mode: str) -> None:
+        """Switch between end-effector deltas ("delta") and pose targets ("pose"); see the module docstring."""
+        if mode not in ACTION_MODES:
+            raise ValueError(f"unknown action_mode {mode!r}: valid are {', '.join(ACTION_MODES)}")
+        if mode == "delta":
+            arm_low = np.r_[[-MAX_TRANSLATION] * 3, [-MAX_ROTATION] * 3]
+            arm_high, arm_names = -arm_low, ARM_ACTION_NAMES
+        else:
+            base, half = np.asarray(scene.ROBOT_BASE), np.asarray(WORKSPACE_HALF)
+            arm_low, arm_high = np.r_[base - half, [-1.0] * 6], np.r_[base + half, [1.0] * 6]
+            arm_names = ARM_POSE_ACTION_NAMES
+        self.action_mode, self._arm_dim = mode, len(arm_names)
+        self.action_space = gym.spaces.Box(np.r_[arm_low, self.tool.action_low].astype(np.float32),
+                                           np.r_[arm_high, self.tool.action_high].astype(np.float32),
+                                           dtype=np.float32)
+        self.action_names = arm_names + self.tool.action_names
 
     # ----------------------------------------------------------------- building
     def _build(self) -> tuple[mujoco.MjModel, ArmNames]:
@@ -132,9 +151,13 @@ class ManipulationEnv(gym.Env):
             raise ValueError("action contains NaN or Inf")
         action = np.clip(action, self.action_space.low, self.action_space.high)
         m, d = self.model, self.data
+        if self.action_mode == "pose":
+            dpos, drot = pose_to_delta(*self.controller.ee_pose(d), action[:3], action[3:9])
+        else:
+            dpos, drot = action[:3], action[3:6]
         self.task.before_step(self)
-        d.ctrl[self.arm_act] = self.controller.joint_targets(d, action[:3], action[3:6])
-        self.tool.apply(d, action[6:])
+        d.ctrl[self.arm_act] = self.controller.joint_targets(d, dpos, drot)
+        self.tool.apply(d, action[self._arm_dim:])
         for _ in range(self.n_substeps):
             self.task.before_substep(self)
             mujoco.mj_step(m, d)

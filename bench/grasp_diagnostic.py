@@ -1,0 +1,79 @@
+"""Where does a trained policy close its gripper? For each evaluation seed of a pick task: the control step
+of the first close command and the tool point's offset from the task's target block at that moment
+(expert grasps close within 5 mm of it), plus the tool's largest tilt from pointing down. Explains failures
+that success rates alone do not (a grasp beside the block, the wrong block, a drifting orientation).
+
+    python bench/grasp_diagnostic.py --policy runs/tabletop_cpu_100 --task pick_block_by_relation --seeds 6
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+import vla_sim  # noqa: F401  (chooses the headless GL backend before mujoco loads)
+import mujoco  # noqa: E402
+
+
+def tilt_deg(quat: np.ndarray) -> float:
+    mat = np.zeros(9)
+    mujoco.mju_quat2Mat(mat, quat)
+    return float(np.degrees(np.arccos(np.clip(-mat.reshape(3, 3)[2, 2], -1, 1))))
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--policy", required=True)
+    p.add_argument("--task", default="pick_block_by_relation", help="a tabletop task whose target block is task.mover")
+    p.add_argument("--seeds", type=int, default=6)
+    p.add_argument("--seed", type=int, default=100_000, help="the evaluation seed of episode 0 (vla eval's default)")
+    p.add_argument("--out", default=None)
+    args = p.parse_args()
+
+    from vla.checkpoint import load_policy
+    from vla.runtime import ChunkExecutor
+    from vla_sim import registry
+
+    env = registry.make_env("tabletop", args.task, render_mode="fast", image_size=128)
+    policy = load_policy(args.policy)
+    env.set_action_mode(policy.action_space)
+    grip = env.action_names.index("gripper")
+    suite_pos = registry.suites()["tabletop"].index(args.task)
+    episodes = []
+    for k in range(args.seeds):
+        seed = args.seed + 1000 * suite_pos + k
+        obs, _ = env.reset(seed=seed)
+        policy.reset()
+        executor = ChunkExecutor(1, policy.n_action_steps, "queue", 0.01)
+        block = env.task.mover
+        record = {"seed": seed, "success": False, "first_close_step": None, "offset_xy_cm": None,
+                  "height_cm": None, "max_tilt_deg": 0.0}
+        for step in range(env.task.max_steps):
+            if executor.needs_chunk()[0]:
+                batch = {key: [v] if isinstance(v, str) else v[None] for key, v in obs.items()}
+                batch["frame_index"] = np.array([step])
+                executor.push([0], policy.act(batch).actions)
+            action = executor.pop([0])[0]
+            pos, quat = env.ee_pose()
+            if action[grip] > 0 and record["first_close_step"] is None:
+                offset = pos - env.body_pos(block)
+                record.update(first_close_step=step, offset_xy_cm=np.round(offset[:2] * 100, 1).tolist(),
+                              height_cm=round(float(offset[2]) * 100, 1))
+            record["max_tilt_deg"] = round(max(record["max_tilt_deg"], tilt_deg(quat)), 1)
+            obs, _, success, truncated, _ = env.step(action)
+            if success or truncated:
+                record["success"] = bool(success)
+                break
+        episodes.append(record)
+        print(json.dumps(record), flush=True)
+    env.close()
+    doc = {"bench": "grasp_diagnostic", "policy": args.policy, "task": args.task, "episodes": episodes}
+    out = Path(args.out or f"bench/results/grasp_diagnostic_{args.task}.json")
+    out.write_text(json.dumps(doc, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -32,6 +32,10 @@ class CollectionResult:
     successes: dict[str, int] = field(default_factory=dict)
 
 
+MAX_NOISE = 0.05  # m per step: one full control step
+NOISE_CORRELATION = 0.8  # per control step
+
+
 def dataset_features(env) -> dict:
     """LeRobot feature descriptions for an environment's observations, actions and labels."""
     feats: dict[str, dict] = {}
@@ -52,13 +56,20 @@ def dataset_features(env) -> dict:
 
 def collect(suite: str, tasks: list[str] | None, episodes: int, out: str | Path, *, seed: int = 0,
             render_mode: str = "fast", image_size: int = 128, keep_failures: bool = False,
-            max_attempts_factor: int = 3, progress: bool = True) -> CollectionResult:
-    """Record `episodes` expert episodes per task into a new LeRobot v3 dataset at `out`."""
+            max_attempts_factor: int = 3, progress: bool = True, noise: float = 0.0) -> CollectionResult:
+    """Record `episodes` expert episodes per task into a new LeRobot v3 dataset at `out`.
+
+    noise > 0 (metres per step, DART-style): the env executes the expert's action plus a temporally
+    correlated translation perturbation of that standard deviation, while the dataset records the expert's
+    clean action. The closed-loop expert then corrects the drift it causes, so the demonstrations hold the
+    recoveries a learned policy needs near objects, which perfect demonstrations never show."""
     from vla_data.writer import LeRobotDatasetWriter
     from vla_sim import registry
 
     if episodes < 1:
         raise UserError(f"--episodes must be at least 1 (got {episodes})")
+    if not 0.0 <= noise <= MAX_NOISE:
+        raise UserError(f"--noise must be in [0, {MAX_NOISE}] m per step (got {noise})")
     if render_mode not in ("fast", "default"):
         raise UserError(f"unknown render mode {render_mode!r}: valid are fast, default")
     task_names = registry.resolve_tasks(suite, tasks)
@@ -79,13 +90,13 @@ def collect(suite: str, tasks: list[str] | None, episodes: int, out: str | Path,
                 writer = LeRobotDatasetWriter(out, fps=env.metadata["render_fps"], features=dataset_features(env),
                                               robot_type=f"panda_{env.tool.name}")
                 layout = {"suite": suite, "action": _layout(env.action_names), "state": list(env.state_names),
-                          "render_mode": render_mode, "image_size": image_size}
+                          "render_mode": render_mode, "image_size": image_size, "noise": noise}
             saved, attempt = 0, 0
             seeds[task] = []
             while saved < episodes and attempt < episodes * max_attempts_factor:
                 ep_seed = seed + SEED_STRIDE * t_idx + attempt
                 attempt += 1
-                ok, n = _run_episode(env, expert, writer, ep_seed)
+                ok, n = _run_episode(env, expert, writer, ep_seed, noise)
                 if ok or keep_failures:
                     writer.save_episode()
                     saved += 1
@@ -109,16 +120,22 @@ def collect(suite: str, tasks: list[str] | None, episodes: int, out: str | Path,
     return result
 
 
-def _run_episode(env, expert, writer, ep_seed: int) -> tuple[bool, int]:
+def _run_episode(env, expert, writer, ep_seed: int, noise: float = 0.0) -> tuple[bool, int]:
     obs, info = env.reset(seed=ep_seed)
     expert.reset(env)
+    rng = np.random.default_rng([ep_seed, 1])  # its own stream: noise never changes the scene of a seed
+    perturb = np.zeros(3)
     n, success = 0, False
     while True:
         action = expert.act(env)
         frame = {k: v for k, v in obs.items() if k != "task"}
         frame.update(info["grounding"])
         frame["action"] = np.asarray(action, np.float32)
-        obs, _, terminated, truncated, info = env.step(action)
+        executed = np.array(action, np.float32)
+        if noise > 0:  # AR(1) with stationary standard deviation `noise`: it displaces the arm, not just jitters
+            perturb = NOISE_CORRELATION * perturb + rng.normal(0.0, noise, 3) * np.sqrt(1 - NOISE_CORRELATION ** 2)
+            executed[:3] += perturb.astype(np.float32)
+        obs, _, terminated, truncated, info = env.step(executed)
         success = bool(info["success"])
         frame["next.success"] = np.array([success])
         frame["next.done"] = np.array([terminated or truncated])

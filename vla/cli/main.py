@@ -34,7 +34,8 @@ def cmd_collect(args: argparse.Namespace) -> int:
     from vla.collection import collect
 
     res = collect(args.suite, _csv(args.tasks) if args.tasks else None, args.episodes, args.out, seed=args.seed,
-                  render_mode=args.render, image_size=args.image_size, keep_failures=args.keep_failures)
+                  render_mode=args.render, image_size=args.image_size, keep_failures=args.keep_failures,
+                  noise=args.noise)
     rates = ", ".join(f"{t} {res.successes[t]}/{res.attempts[t]}" for t in res.attempts)
     print(f"wrote {res.episodes} episodes ({res.frames} frames) to {res.root}; expert successes: {rates}")
     return 0
@@ -67,6 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     col.add_argument("--render", default="fast", help="fast (default) or default (shadows, reflections, MSAA)")
     col.add_argument("--image-size", type=int, default=128)
     col.add_argument("--keep-failures", action="store_true", help="also keep episodes the expert failed")
+    col.add_argument("--noise", type=float, default=0.0,
+                     help="DART-style execution noise, m per step (e.g. 0.01): the expert's clean action is recorded")
     col.set_defaults(func=cmd_collect)
 
     ds = sub.add_parser("dataset", help="inspect LeRobot v3 datasets")

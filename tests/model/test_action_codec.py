@@ -46,3 +46,21 @@ def test_pose_space_needs_end_effector_names():
         ActionCodec.for_config("joints", STATE_NAMES)
     with pytest.raises(UserError, match="start with ee.dx"):
         delta_to_pose(np.zeros((2, 9)), np.zeros((2, 7)), STATE_NAMES, ["a"] * 7, 0.05, 0.5)
+
+
+def test_pose_space_moves_the_action_layout(tmp_path):
+    import json
+    from types import SimpleNamespace
+
+    from vla.train.loop import resolve_config
+    from vla_model_testlib import make_config
+
+    (tmp_path / "meta").mkdir()
+    (tmp_path / "meta" / "vla_collection.json").write_text(json.dumps(
+        {"action": {"arm_ee_delta": {"slice": [0, 6]}, "gripper": {"slice": [6, 7]}}}))
+    store = SimpleNamespace(root=tmp_path, cameras=["scene", "wrist"], state=torch.zeros(1, 9), action=torch.zeros(1, 10),
+                            state_names=list(STATE_NAMES), action_names=["x"] * 10, points=torch.zeros(1, 2, 2, 2),
+                            fps=20, source_image_size=128)
+    cfg = resolve_config(make_config(), store)
+    assert cfg.action_layout == {"arm_ee_pose": [0, 9], "gripper": [9, 10]}
+    assert cfg.state_names == STATE_NAMES

@@ -39,8 +39,9 @@ def resolve_config(cfg: VLAConfig, store) -> VLAConfig:
     meta = Path(store.root) / "meta" / "vla_collection.json"
     if meta.is_file():
         layout = {k: v["slice"] for k, v in json.loads(meta.read_text())["action"].items()}
-    if cfg.action_space == "pose":  # the arm's 6 delta dims became 9 pose dims
-        layout = {k: [0, 9] if k == "arm" else [a + 3, b + 3] for k, (a, b) in layout.items()}
+    if cfg.action_space == "pose":  # the arm's 6 delta dims [0, 6) became 9 pose dims; the tool's slice moves by 3
+        layout = {("arm_ee_pose" if [a, b] == [0, 6] else k): ([0, 9] if [a, b] == [0, 6] else [a + 3, b + 3])
+                  for k, (a, b) in layout.items()}
     cfg = cfg.replace(cameras=tuple(store.cameras), state_dim=int(store.state.shape[1]),
                       state_names=tuple(store.state_names),
                       action_dim=int(store.action.shape[1]), action_names=tuple(store.action_names),

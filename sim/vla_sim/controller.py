@@ -17,6 +17,7 @@ from __future__ import annotations
 import mink
 import mujoco
 import numpy as np
+from scipy.spatial.transform import Rotation
 
 MAX_TRANSLATION = 0.05  # m per control step
 MAX_ROTATION = 0.5  # rad per control step
@@ -96,6 +97,17 @@ def pose_to_delta(pos: np.ndarray, quat: np.ndarray, target_pos: np.ndarray, tar
                   ) -> tuple[np.ndarray, np.ndarray]:
     """The delta action (translation, world axis-angle) from the measured pose to a pose target."""
     return np.asarray(target_pos, float) - pos, quat_error(quat_from_rot6d(target_r6), quat)
+
+
+def delta_to_pose(pos: np.ndarray, wxyz: np.ndarray, delta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Vectorized inverse of `pose_to_delta` for recorded data: measured poses [N, 3] + [N, 4] (wxyz) and
+    delta actions [N, 6] -> the pose targets the controller aimed at, position [N, 3] and 6D rotation
+    [N, 6]. Clipping matches `joint_targets`, so executing the targets reproduces the recorded commands."""
+    dpos = np.clip(delta[:, :3], -MAX_TRANSLATION, MAX_TRANSLATION)
+    drot = np.clip(delta[:, 3:6], -MAX_ROTATION, MAX_ROTATION)
+    measured = Rotation.from_quat(np.asarray(wxyz)[:, [1, 2, 3, 0]])
+    mat = (Rotation.from_rotvec(drot) * measured).as_matrix()  # world-frame rotation applied on the left
+    return pos + dpos, np.concatenate([mat[:, :, 0], mat[:, :, 1]], axis=1)
 
 
 def _apply_rotvec(quat: np.ndarray, rotvec: np.ndarray) -> np.ndarray:

@@ -45,7 +45,7 @@ def test_pose_space_needs_end_effector_names():
     with pytest.raises(UserError, match="valid are delta, pose"):
         ActionCodec.for_config("joints", STATE_NAMES)
     with pytest.raises(UserError, match="start with ee.dx"):
-        delta_to_pose(np.zeros((2, 9)), np.zeros((2, 7)), STATE_NAMES, ["a"] * 7, 0.05, 0.5)
+        delta_to_pose(np.zeros((2, 9)), np.zeros((2, 7)), STATE_NAMES, ["a"] * 7)
 
 
 def test_pose_space_moves_the_action_layout(tmp_path):

@@ -4,9 +4,17 @@ pose-mode env refuses or bounds bad targets."""
 import numpy as np
 import pytest
 
+from vla.model import action_space
 from vla.model.action_space import delta_to_pose
 from vla_sim import registry
-from vla_sim.controller import MAX_ROTATION, MAX_TRANSLATION, quat_from_rot6d, rot6d_from_quat
+from vla_sim.controller import MAX_TRANSLATION, quat_from_rot6d, rot6d_from_quat
+from vla_sim.envs import manipulation
+
+
+def test_policy_side_names_match_the_env():
+    assert action_space.ACTION_SPACES == manipulation.ACTION_MODES
+    assert action_space.DELTA_NAMES == manipulation.ARM_ACTION_NAMES
+    assert action_space.POSE_NAMES == manipulation.ARM_POSE_ACTION_NAMES
 
 
 @pytest.mark.parametrize("task", ["stack_blocks", "open_drawer"])
@@ -24,8 +32,7 @@ def test_pose_targets_replay_the_expert_episode(task):
         if success or truncated:
             break
     assert success
-    pose, names = delta_to_pose(np.array(states), np.array(actions), env.state_names, env.action_names,
-                                MAX_TRANSLATION, MAX_ROTATION)
+    pose, names = delta_to_pose(np.array(states), np.array(actions), env.state_names, env.action_names)
     replay = registry.make_env("tabletop", task, render_mode=None, action_mode="pose")
     assert tuple(names) == replay.action_names and pose.shape[1] == replay.action_space.shape[0]
     obs, _ = replay.reset(seed=3)

@@ -22,10 +22,11 @@ from typing import Sequence
 
 import numpy as np
 import torch
-from scipy.spatial.transform import Rotation
 
 from vla.errors import UserError
 
+# the robot-side conventions (vla_sim's env action modes and names; a test keeps them equal), spelled out here
+# so that loading a policy never imports the simulator
 ACTION_SPACES = ("delta", "pose")
 DELTA_NAMES = ("ee.dx", "ee.dy", "ee.dz", "ee.drx", "ee.dry", "ee.drz")
 POSE_NAMES = ("ee.x", "ee.y", "ee.z") + tuple(f"ee.rot6d.{i}" for i in range(6))
@@ -41,22 +42,19 @@ def _indices(names: Sequence[str], wanted: Sequence[str], what: str) -> list[int
     return [list(names).index(w) for w in wanted]
 
 
-def delta_to_pose(state: np.ndarray, action: np.ndarray, state_names: Sequence[str], action_names: Sequence[str],
-                  max_translation: float, max_rotation: float) -> tuple[np.ndarray, list[str]]:
-    """Recorded deltas [N, 6 + tool] -> the pose targets they commanded [N, 9 + tool] and their names.
+def delta_to_pose(state: np.ndarray, action: np.ndarray, state_names: Sequence[str],
+                  action_names: Sequence[str]) -> tuple[np.ndarray, list[str]]:
+    """Recorded deltas [N, 6 + tool] -> the pose targets they commanded [N, 9 + tool] and their names
+    (the conversion itself is the controller's: `vla_sim.controller.delta_to_pose`)."""
+    from vla_sim import controller
 
-    Clipping matches the controller's, so executing the targets reproduces the recorded commands exactly."""
     if list(action_names[:6]) != list(DELTA_NAMES):
         raise UserError(f"action_space 'pose' needs the actions to start with {', '.join(DELTA_NAMES)} "
                         f"(got {', '.join(action_names[:6])}); train with --set action_space=delta")
     pos = state[:, _indices(state_names, POS_STATE_NAMES, "state")]
     wxyz = state[:, _indices(state_names, QUAT_STATE_NAMES, "state")]
-    dpos = np.clip(action[:, :3], -max_translation, max_translation)
-    drot = np.clip(action[:, 3:6], -max_rotation, max_rotation)
-    measured = Rotation.from_quat(wxyz[:, [1, 2, 3, 0]])
-    mat = (Rotation.from_rotvec(drot) * measured).as_matrix()  # world-frame rotation applied on the left
-    rot6d = np.concatenate([mat[:, :, 0], mat[:, :, 1]], axis=1)
-    pose = np.concatenate([pos + dpos, rot6d, action[:, 6:]], axis=1).astype(np.float32)
+    target_pos, rot6d = controller.delta_to_pose(pos, wxyz, action[:, :6])
+    pose = np.concatenate([target_pos, rot6d, action[:, 6:]], axis=1).astype(np.float32)
     return pose, list(POSE_NAMES) + list(action_names[6:])
 
 

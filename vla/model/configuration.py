@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from vla.errors import UserError
+from vla.model.action_space import ACTION_SPACES
 
 SCHEMA_VERSION = 1
 
@@ -90,7 +91,8 @@ class VLAConfig:
 
     def validate(self) -> None:
         checks = [
-            (self.action_space in ("delta", "pose"), f"action_space must be 'delta' or 'pose' (got {self.action_space!r})"),
+            (self.action_space in ACTION_SPACES,
+             f"action_space must be one of {', '.join(ACTION_SPACES)} (got {self.action_space!r})"),
             (self.head in ("diffusion", "flow"), f"head must be 'diffusion' or 'flow' (got {self.head!r})"),
             (self.vision_backbone in ("conv", "hf"), f"vision_backbone must be 'conv' or 'hf' (got {self.vision_backbone!r})"),
             (self.vision_backbone != "hf" or bool(self.hf_path), "vision_backbone 'hf' needs hf_path (a local folder)"),

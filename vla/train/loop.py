@@ -67,10 +67,7 @@ def in_action_space(store, space: str):
     """The store with its recorded actions turned into the config's action space (see action_space.py)."""
     if space == "delta":
         return store
-    from vla_sim.controller import MAX_ROTATION, MAX_TRANSLATION
-
-    pose, names = delta_to_pose(store.state.numpy(), store.action.numpy(), store.state_names, store.action_names,
-                                MAX_TRANSLATION, MAX_ROTATION)
+    pose, names = delta_to_pose(store.state.numpy(), store.action.numpy(), store.state_names, store.action_names)
     return dataclasses.replace(store, action=torch.from_numpy(pose), action_names=names, _stats=None)
 
 

@@ -88,6 +88,30 @@ def test_action_loss_ignores_padding(tiny_cfg):
     assert float(metrics["action"]) == 0.0
 
 
+def test_training_skips_padded_slots_without_changing_real_ones(tiny_cfg, monkeypatch):
+    """Padded history slots are not encoded, and every real slot's head condition equals the one computed
+    with every slot encoded (the padded slots' frames may hold anything)."""
+    torch.manual_seed(0)
+    model = VLAModel(tiny_cfg.replace(shift_augment=0)).eval()
+    batch = make_batch(tiny_cfg, 3, start_pad=2)
+    batch["history_pad"][0, :3] = True  # windows with different amounts of padding
+    b, t = batch["history_pad"].shape
+    keep = ~batch["history_pad"]
+    text = model.text(batch["task"]).repeat_interleave(t, 0)
+    encoded: list[int] = []
+    real_encode = model.encode_frames
+    monkeypatch.setattr(model, "encode_frames", lambda images, *a, **k: encoded.append(len(images)) or
+                        real_encode(images, *a, **k))
+    with torch.no_grad():
+        conds = []
+        for mask in (keep.flatten(), torch.ones(b * t, dtype=torch.bool)):
+            moments, ground_q = model._encode_real(batch, text, mask)
+            cond, _ = model.condition(moments.unflatten(0, (b, t)), batch["history_pad"], ground_q.unflatten(0, (b, t)))
+            conds.append(cond)
+    assert encoded == [int(keep.sum()), b * t]
+    assert torch.allclose(conds[0][keep], conds[1][keep], atol=1e-5)
+
+
 @pytest.mark.parametrize("head", ["diffusion", "flow"])
 def test_head_fits_a_conditional_target(head):
     """A few hundred steps on two fixed windows: the sampled chunks approach each window's own actions."""

@@ -77,11 +77,10 @@ class VLAModel(nn.Module):
         cfg = self.cfg
         b, t = batch["state"].shape[:2]
         text = self.text(batch["task"])
-        moments, ground_q = self.encode_frames(batch["images"].flatten(0, 1), batch["state"].flatten(0, 1),
-                                               text.repeat_interleave(t, 0), augment=self.training)
+        keep = ~batch["history_pad"]
+        moments, ground_q = self._encode_real(batch, text.repeat_interleave(t, 0), keep.flatten())
         moments, ground_q = moments.unflatten(0, (b, t)), ground_q.unflatten(0, (b, t))
         cond, pred = self.condition(moments, batch["history_pad"], ground_q)
-        keep = ~batch["history_pad"]
         weight = (keep[..., None] & ~batch["action_pad"]).float()[..., None].expand_as(batch["action"])
         r = cfg.head_samples
         sel = keep.flatten()
@@ -99,6 +98,19 @@ class VLAModel(nn.Module):
             metrics["time_contrastive"] = tc.detach()
         metrics["loss"] = loss.detach()
         return loss, metrics
+
+    def _encode_real(self, batch: dict, text: torch.Tensor, real: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Encode only the non-padded slots of a window batch; padded slots get zeros.
+
+        Windows reach back history_len * history_stride steps, longer than most episodes, so most slots are
+        padding. No real slot ever attends to a padded one (see MomentMemory) and every loss masks them, so
+        skipping them changes no result and saves most of the encoder's work."""
+        images, state = batch["images"].flatten(0, 1), batch["state"].flatten(0, 1)
+        idx = real.nonzero().squeeze(1)
+        m_real, g_real = self.encode_frames(images[idx], state[idx], text[idx], augment=self.training)
+        moments = m_real.new_zeros(real.shape[0], *m_real.shape[1:]).index_copy(0, idx, m_real)
+        ground_q = g_real.new_zeros(real.shape[0], *g_real.shape[1:]).index_copy(0, idx, g_real)
+        return moments, ground_q
 
     @torch.no_grad()
     def act_from_window(self, moments: torch.Tensor, pad: torch.Tensor, ground_q: torch.Tensor,

@@ -2,6 +2,9 @@
 of the first close command and the tool point's offset from the task's target block at that moment
 (expert grasps close within 5 mm of it), plus the tool's largest tilt from pointing down. Explains failures
 that success rates alone do not (a grasp beside the block, the wrong block, a drifting orientation).
+With the policy's grounding head, also where it believed the target block was in each camera at the last
+chunk before the close (pixel error at the env's image size): a large error there means the policy could
+not see the block precisely; a small one with a large offset means it saw it but did not steer to it.
 
     python bench/grasp_diagnostic.py --policy runs/tabletop_cpu_100 --task pick_block_by_relation --seeds 6
 """
@@ -22,6 +25,22 @@ def tilt_deg(quat: np.ndarray) -> float:
     mat = np.zeros(9)
     mujoco.mju_quat2Mat(mat, quat)
     return float(np.degrees(np.arccos(np.clip(-mat.reshape(3, 3)[2, 2], -1, 1))))
+
+
+def target_point_errors(env, policy, extras: dict) -> dict[str, float | None]:
+    """Per camera: pixel distance between the grounding head's point for target 0 (the block to grasp) and
+    the true one, at the env's image size; None where the block is out of view or the policy has no head."""
+    pred = extras.get("grounding.points")
+    truth = env.grounding()
+    out: dict[str, float | None] = {}
+    for ci, cam in enumerate(policy.cfg.cameras):
+        true_px = np.asarray(truth.get(f"grounding.{cam}.target_points", [[-1, -1]]), float).reshape(-1, 2)[0]
+        if pred is None or (true_px < 0).any():
+            out[cam] = None
+            continue
+        size = np.array([env.width, env.height], float)
+        out[cam] = round(float(np.linalg.norm(pred[0, ci, 0] * size - true_px)), 1)
+    return out
 
 
 def main() -> None:
@@ -51,17 +70,21 @@ def main() -> None:
         block = env.task.mover
         record = {"seed": seed, "success": False, "first_close_step": None, "offset_xy_cm": None,
                   "height_cm": None, "max_tilt_deg": 0.0}
+        belief: dict[str, float | None] = {}
         for step in range(env.task.max_steps):
             if executor.needs_chunk()[0]:
                 batch = {key: [v] if isinstance(v, str) else v[None] for key, v in obs.items()}
                 batch["frame_index"] = np.array([step])
-                executor.push([0], policy.act(batch).actions)
+                chunk = policy.act(batch)
+                executor.push([0], chunk.actions)
+                if record["first_close_step"] is None:
+                    belief = target_point_errors(env, policy, chunk.extras)
             action = executor.pop([0])[0]
             pos, quat = env.ee_pose()
             if action[grip] > 0 and record["first_close_step"] is None:
                 offset = pos - env.body_pos(block)
                 record.update(first_close_step=step, offset_xy_cm=np.round(offset[:2] * 100, 1).tolist(),
-                              height_cm=round(float(offset[2]) * 100, 1))
+                              height_cm=round(float(offset[2]) * 100, 1), belief_error_px=belief)
             record["max_tilt_deg"] = round(max(record["max_tilt_deg"], tilt_deg(quat)), 1)
             obs, _, success, truncated, _ = env.step(action)
             if success or truncated:

@@ -116,7 +116,7 @@ def test_training_skips_padded_slots_without_changing_real_ones(tiny_cfg, monkey
 def test_head_fits_a_conditional_target(head):
     """A few hundred steps on two fixed windows: the sampled chunks approach each window's own actions."""
     cfg = make_config(head=head, shift_augment=0, grounding=False, time_contrastive_weight=0.0, head_samples=8,
-                      **DELTA_SPACE)
+                      keypoints=0, **DELTA_SPACE)  # the head's fit alone: no encoder extras
     torch.manual_seed(0)
     model = VLAModel(cfg)
     batch = make_batch(cfg, 2)
@@ -141,3 +141,23 @@ def test_fixed_seed_gives_identical_chunks(tiny_cfg):
     b, _ = model.sample_chunk(batch, torch.Generator().manual_seed(7))
     c, _ = model.sample_chunk(batch, torch.Generator().manual_seed(8))
     assert torch.equal(a, b) and not torch.equal(a, c)
+
+
+def test_spatial_keypoints_follow_a_bright_spot_with_sub_cell_precision():
+    """A heat map that responds to brightness puts its keypoint on the spot, between grid cells when the
+    spot straddles two (the precision the pooled token grid loses)."""
+    from vla.model.encoders import SpatialKeypoints
+
+    kp = SpatialKeypoints(1, 1, 8)
+    with torch.no_grad():
+        kp.heat.weight.fill_(1.0)
+        kp.heat.bias.zero_()
+        kp.log_temperature.fill_(-3.0)
+    grid = torch.linspace(-1, 1, 8)
+    feat = torch.zeros(2, 1, 8, 8)
+    feat[0, 0, 2, 5] = 1.0
+    feat[1, 0, 6, 1] = feat[1, 0, 6, 2] = 1.0  # halfway between columns 1 and 2
+    pts = kp.points(feat)
+    assert torch.allclose(pts[0, 0], torch.stack([grid[5], grid[2]]), atol=1e-3)
+    assert torch.allclose(pts[1, 0], torch.stack([(grid[1] + grid[2]) / 2, grid[6]]), atol=1e-3)
+    assert kp(feat).shape == (2, 1, 8)

@@ -19,20 +19,49 @@ def _conv_block(c_in: int, c_out: int, stride: int) -> nn.Sequential:
                          nn.Conv2d(c_out, c_out, 3, 1, 1), nn.GroupNorm(groups, c_out), nn.SiLU())
 
 
+class SpatialKeypoints(nn.Module):
+    """Spatial softmax (as robomimic and Diffusion Policy use): each of K learned heat maps becomes its expected
+    image position, so object positions reach the model with sub-cell precision instead of being averaged
+    away by the token grid's pooling. Returns one token per image."""
+
+    def __init__(self, c_in: int, k: int, d: int):
+        super().__init__()
+        self.heat = nn.Conv2d(c_in, k, 1)
+        self.log_temperature = nn.Parameter(torch.zeros(()))
+        self.proj = nn.Linear(2 * k, d)
+
+    def forward(self, feat: torch.Tensor) -> torch.Tensor:
+        """feat [N, C, h, w] -> [N, 1, d]."""
+        return self.proj(self.points(feat).flatten(1))[:, None]
+
+    def points(self, feat: torch.Tensor) -> torch.Tensor:
+        """feat [N, C, h, w] -> expected positions [N, K, 2] in [-1, 1] (x right, y down)."""
+        h, w = feat.shape[-2:]
+        weights = torch.softmax(self.heat(feat).flatten(2) / self.log_temperature.exp(), -1)  # [N, K, h*w]
+        ys, xs = torch.meshgrid(torch.linspace(-1, 1, h, device=feat.device),
+                                torch.linspace(-1, 1, w, device=feat.device), indexing="ij")
+        return weights @ torch.stack([xs.flatten(), ys.flatten()], -1).to(feat.dtype)
+
+
 class ConvImageEncoder(nn.Module):
-    """A small CNN trained from scratch (GroupNorm, as Diffusion Policy prefers to BatchNorm), pooled to a grid."""
+    """A small CNN trained from scratch (GroupNorm, as Diffusion Policy prefers to BatchNorm), pooled to a grid,
+    plus (cfg.keypoints > 0) one spatial-softmax keypoint token read from the finer second-to-last feature map."""
 
     def __init__(self, cfg: VLAConfig):
         super().__init__()
         chans = (3, *cfg.conv_channels)
-        self.net = nn.Sequential(*[_conv_block(chans[i], chans[i + 1], 2) for i in range(len(cfg.conv_channels))])
+        blocks = [_conv_block(chans[i], chans[i + 1], 2) for i in range(len(cfg.conv_channels))]
+        self.net = nn.Sequential(*blocks)
+        self.keypoints = SpatialKeypoints(chans[-2], cfg.keypoints, cfg.d_model) if cfg.keypoints else None
         self.grid = cfg.token_grid
         self.proj = nn.Linear(chans[-1], cfg.d_model)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        """images float [N, 3, h, w] in [-1, 1] -> tokens [N, grid*grid, d]."""
-        feat = F.adaptive_avg_pool2d(self.net(images), self.grid)
-        return self.proj(feat.flatten(2).transpose(1, 2))
+        """images float [N, 3, h, w] in [-1, 1] -> tokens [N, grid*grid (+1), d]."""
+        mid = self.net[:-1](images)
+        feat = F.adaptive_avg_pool2d(self.net[-1](mid), self.grid)
+        tokens = self.proj(feat.flatten(2).transpose(1, 2))
+        return tokens if self.keypoints is None else torch.cat([tokens, self.keypoints(mid)], 1)
 
 
 class HFImageEncoder(nn.Module):
@@ -54,6 +83,7 @@ class HFImageEncoder(nn.Module):
         self.image_size = int(getattr(vision_cfg, "image_size", cfg.image_size))
         self.grid = cfg.token_grid
         self.proj = nn.Linear(int(vision_cfg.hidden_size), cfg.d_model)
+        self.keypoints = SpatialKeypoints(int(vision_cfg.hidden_size), cfg.keypoints, cfg.d_model) if cfg.keypoints else None
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         if images.shape[-1] != self.image_size:
@@ -62,7 +92,8 @@ class HFImageEncoder(nn.Module):
         side = int(math.isqrt(hidden.shape[1]))
         patches = hidden[:, -side * side:].transpose(1, 2).reshape(hidden.shape[0], -1, side, side)
         pooled = F.adaptive_avg_pool2d(patches, self.grid).flatten(2).transpose(1, 2)
-        return self.proj(pooled)
+        tokens = self.proj(pooled)
+        return tokens if self.keypoints is None else torch.cat([tokens, self.keypoints(patches)], 1)
 
 
 class CameraTokenizer(nn.Module):
@@ -71,7 +102,7 @@ class CameraTokenizer(nn.Module):
     def __init__(self, cfg: VLAConfig):
         super().__init__()
         self.encoder = HFImageEncoder(cfg) if cfg.vision_backbone == "hf" else ConvImageEncoder(cfg)
-        n_tok = cfg.token_grid ** 2
+        n_tok = cfg.token_grid ** 2 + (1 if cfg.keypoints else 0)
         self.pos = nn.Parameter(torch.randn(len(cfg.cameras), n_tok, cfg.d_model) * 0.02)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:

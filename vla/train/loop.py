@@ -101,6 +101,7 @@ def validate(model: VLAModel, data, idx: torch.Tensor, norm: Normalizer, cfg: VL
     model.eval()
     metrics: dict[str, list[float]] = {}
     errors: list[torch.Tensor] = []
+    per_cam: dict[str, list[torch.Tensor]] = {cam: [] for cam in cfg.cameras}
     for chunk in idx.split(cfg.batch_windows):
         batch = _normalize(data.get_batch(chunk), norm, codec)
         _, m = model.compute_loss(batch)
@@ -111,14 +112,20 @@ def validate(model: VLAModel, data, idx: torch.Tensor, norm: Normalizer, cfg: VL
             text = model.text(batch["task"])
             _, gq = model.encode_frames(batch["images"][:, -1], batch["state"][:, -1], text)
             pred = model.grounding(gq)
-            errors.append(point_errors_px(pred["points"], batch["points"][:, -1].clamp(0, 1),
-                                          batch["points_valid"][:, -1], cfg.source_image_size))
+            target, valid = batch["points"][:, -1].clamp(0, 1), batch["points_valid"][:, -1]
+            errors.append(point_errors_px(pred["points"], target, valid, cfg.source_image_size))
+            for ci, cam in enumerate(cfg.cameras):
+                per_cam[cam].append(point_errors_px(pred["points"][:, ci], target[:, ci], valid[:, ci],
+                                                    cfg.source_image_size))
     model.train()
     out = {k: float(np.mean(v)) for k, v in metrics.items()}
     if errors:
         e = torch.cat(errors)
         out["point_err_px_median"] = float(e.median()) if len(e) else float("nan")
         out["point_err_px_mean"] = float(e.mean()) if len(e) else float("nan")
+        for cam, errs in per_cam.items():
+            e = torch.cat(errs)
+            out[f"point_err_px_median_{cam}"] = float(e.median()) if len(e) else float("nan")
     return out
 
 

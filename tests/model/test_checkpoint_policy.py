@@ -43,7 +43,7 @@ def _observation(cfg, rng: np.random.Generator, b: int = 2, size: int = 40) -> d
 def test_round_trip_every_preset(preset, tmp_path):
     cfg = make_config(preset)
     model = _perturbed_model(cfg, 0.01)
-    model.text.add(TASKS)
+    model.fit_text(TASKS)
     norm = _normalizer(cfg)
     save_checkpoint(tmp_path / "ckpt", model, norm, meta={"step": 3})
     obs = _observation(cfg, np.random.default_rng(0), size=cfg.image_size)

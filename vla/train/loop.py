@@ -193,7 +193,7 @@ def train(config: str, dataset: str | Path, out: str | Path, *, steps: int | Non
 
     torch.manual_seed(cfg.seed + accelerator.process_index)
     model = VLAModel(cfg)
-    model.text.add(sorted(set(store.task)))
+    model.fit_text(sorted(set(store.task)))
     norm = make_normalizer(store, cfg, codec)
     ema = torch.optim.swa_utils.AveragedModel(model, device=accelerator.device, multi_avg_fn=_ema_fn(cfg.ema_decay))
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)

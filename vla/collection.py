@@ -56,13 +56,18 @@ def dataset_features(env) -> dict:
 
 def collect(suite: str, tasks: list[str] | None, episodes: int, out: str | Path, *, seed: int = 0,
             render_mode: str = "fast", image_size: int = 128, keep_failures: bool = False,
-            max_attempts_factor: int = 3, progress: bool = True, noise: float = 0.0) -> CollectionResult:
+            max_attempts_factor: int = 3, progress: bool = True, noise: float = 0.0,
+            resume: bool = False) -> CollectionResult:
     """Record `episodes` expert episodes per task into a new LeRobot v3 dataset at `out`.
 
     noise > 0 (metres per step, DART-style): the env executes the expert's action plus a temporally
     correlated translation perturbation of that standard deviation, while the dataset records the expert's
     clean action. The closed-loop expert then corrects the drift it causes, so the demonstrations hold the
-    recoveries a learned policy needs near objects, which perfect demonstrations never show."""
+    recoveries a learned policy needs near objects, which perfect demonstrations never show.
+
+    Progress (seeds kept so far, attempts) is rewritten to meta/vla_collection.json after every saved
+    episode, so a killed collection loses at most the episode in flight; resume=True continues it with the
+    same arguments and ends with the dataset an uninterrupted run would have written."""
     from vla_data.writer import LeRobotDatasetWriter
     from vla_sim import registry
 
@@ -74,30 +79,53 @@ def collect(suite: str, tasks: list[str] | None, episodes: int, out: str | Path,
         raise UserError(f"unknown render mode {render_mode!r}: valid are fast, default")
     task_names = registry.resolve_tasks(suite, tasks)
     out = Path(out)
-    if out.exists() and any(out.iterdir()):
-        raise UserError(f"output folder {out} exists and is not empty: choose a new path (nothing was written)")
+    settings = {"suite": suite, "tasks": task_names, "episodes_per_task": episodes, "seed": seed,
+                "render_mode": render_mode, "image_size": image_size, "noise": noise, "keep_failures": keep_failures}
+    prior = _prior_progress(out, settings) if resume else None
+    if prior is None and out.exists() and any(out.iterdir()):
+        raise UserError(f"output folder {out} exists and is not empty: choose a new path, or --resume an "
+                        f"interrupted collection (nothing was written)")
 
     result = CollectionResult(root=out)
     writer = None
-    bar = tqdm(total=episodes * len(task_names), desc=f"collect {suite}", unit="ep", disable=not progress)
-    seeds: dict[str, list[int]] = {}
+    seeds: dict[str, list[int]] = {t: list(v) for t, v in (prior or {}).get("seeds", {}).items()}
+    result.attempts.update((prior or {}).get("attempts", {}))
+    result.successes.update((prior or {}).get("successes", {}))
+    bar = tqdm(total=episodes * len(task_names), initial=sum(map(len, seeds.values())), desc=f"collect {suite}",
+               unit="ep", disable=not progress)
+    progress_path = out / "meta" / "vla_collection.json"
+    meta: dict = {}
+
+    def record(pending: dict | None = None, complete: bool = False) -> None:
+        doc = dict(meta, seeds=seeds, attempts=result.attempts, successes=result.successes, pending=pending,
+                   complete=complete)
+        tmp = progress_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(doc, indent=2))
+        tmp.replace(progress_path)
+
     try:
         for t_idx, task in enumerate(task_names):
+            saved, attempt = len(seeds.get(task, [])), int(result.attempts.get(task, 0))
+            if saved >= episodes:
+                continue
             env = registry.make_env(suite, task, render_mode=render_mode, image_size=image_size)
             expert = registry.make_expert(suite, task)
             if writer is None:
                 env.reset(seed=seed)  # grounding shapes are known after a reset
                 writer = LeRobotDatasetWriter(out, fps=env.metadata["render_fps"], features=dataset_features(env),
-                                              robot_type=f"panda_{env.tool.name}")
-                layout = {"suite": suite, "action": _layout(env.action_names), "state": list(env.state_names),
-                          "render_mode": render_mode, "image_size": image_size, "noise": noise}
-            saved, attempt = 0, 0
-            seeds[task] = []
+                                              robot_type=f"panda_{env.tool.name}", resume=prior is not None)
+                meta = dict(settings, action=_layout(env.action_names), state=list(env.state_names))
+                _reconcile(writer, seeds, prior, result)
+            seeds.setdefault(task, [])
+            saved, attempt = len(seeds[task]), int(result.attempts.get(task, 0))  # as reconciled
             while saved < episodes and attempt < episodes * max_attempts_factor:
                 ep_seed = seed + SEED_STRIDE * t_idx + attempt
-                attempt += 1
                 ok, n = _run_episode(env, expert, writer, ep_seed, noise)
+                attempt += 1  # counted once finished: an interrupted attempt runs again on resume
+                result.attempts[task] = attempt
+                result.successes[task] = result.successes.get(task, 0) + int(ok)
                 if ok or keep_failures:
+                    record(pending={"task": task, "seed": ep_seed})  # a crash inside the save stays resolvable
                     writer.save_episode()
                     saved += 1
                     result.frames += n
@@ -105,8 +133,7 @@ def collect(suite: str, tasks: list[str] | None, episodes: int, out: str | Path,
                     bar.update(1)
                 else:
                     writer.clear_episode()
-                result.successes[task] = result.successes.get(task, 0) + int(ok)
-            result.attempts[task] = attempt
+                record()
             env.close()
             if saved < episodes:
                 raise CollectionError(f"expert for {suite}/{task} succeeded in only {saved} of {attempt} attempts")
@@ -114,10 +141,40 @@ def collect(suite: str, tasks: list[str] | None, episodes: int, out: str | Path,
         bar.close()
         if writer is not None:
             writer.finalize()
-            meta = dict(layout, seeds=seeds, attempts=result.attempts, successes=result.successes)
-            (out / "meta" / "vla_collection.json").write_text(json.dumps(meta, indent=2))
+            record(complete=all(len(seeds.get(t, [])) >= episodes for t in task_names))
     result.episodes = sum(len(s) for s in seeds.values())
     return result
+
+
+def _prior_progress(out: Path, settings: dict) -> dict:
+    """The progress of an interrupted collection at `out`, checked against this call's settings."""
+    path = out / "meta" / "vla_collection.json"
+    try:
+        prior = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise UserError(f"--resume: {path} is missing or unreadable ({e}); only a collection started by this "
+                        f"version can be resumed") from None
+    differ = [k for k, v in settings.items() if k != "episodes_per_task" and prior.get(k) != v]
+    if differ:
+        k = differ[0]
+        raise UserError(f"--resume: {k} was {prior.get(k)!r} in the interrupted collection, not {settings[k]!r}: "
+                        f"resume with the same arguments")
+    return prior
+
+
+def _reconcile(writer, seeds: dict[str, list[int]], prior: dict | None, result: CollectionResult) -> None:
+    """A crash while saving an episode leaves it either saved but unrecorded (one more episode than recorded
+    seeds: record it) or not saved (run its seed again, as an uninterrupted collection would have kept it)."""
+    recorded = sum(map(len, seeds.values()))
+    pending = (prior or {}).get("pending")
+    if pending and writer.num_episodes == recorded + 1:
+        seeds.setdefault(pending["task"], []).append(int(pending["seed"]))
+    elif pending and writer.num_episodes == recorded:
+        result.attempts[pending["task"]] -= 1
+        result.successes[pending["task"]] -= 1
+    elif writer.num_episodes != recorded:
+        raise CollectionError(f"--resume: the dataset holds {writer.num_episodes} episodes but the progress file "
+                              f"records {recorded}; it cannot be resumed safely")
 
 
 def _run_episode(env, expert, writer, ep_seed: int, noise: float = 0.0) -> tuple[bool, int]:

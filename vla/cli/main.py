@@ -35,7 +35,7 @@ def cmd_collect(args: argparse.Namespace) -> int:
 
     res = collect(args.suite, _csv(args.tasks) if args.tasks else None, args.episodes, args.out, seed=args.seed,
                   render_mode=args.render, image_size=args.image_size, keep_failures=args.keep_failures,
-                  noise=args.noise)
+                  noise=args.noise, resume=args.resume)
     rates = ", ".join(f"{t} {res.successes[t]}/{res.attempts[t]}" for t in res.attempts)
     print(f"wrote {res.episodes} episodes ({res.frames} frames) to {res.root}; expert successes: {rates}")
     return 0
@@ -63,13 +63,15 @@ def build_parser() -> argparse.ArgumentParser:
     col.add_argument("--suite", required=True)
     col.add_argument("--tasks", help="comma-separated task names (default: every task of the suite)")
     col.add_argument("--episodes", type=int, required=True, help="successful episodes per task")
-    col.add_argument("--out", required=True, help="new dataset folder")
+    col.add_argument("--out", required=True, help="new dataset folder (or the interrupted one, with --resume)")
     col.add_argument("--seed", type=int, default=0)
     col.add_argument("--render", default="fast", help="fast (default) or default (shadows, reflections, MSAA)")
     col.add_argument("--image-size", type=int, default=128)
     col.add_argument("--keep-failures", action="store_true", help="also keep episodes the expert failed")
     col.add_argument("--noise", type=float, default=0.0,
                      help="DART-style execution noise, m per step (e.g. 0.01): the expert's clean action is recorded")
+    col.add_argument("--resume", action="store_true",
+                     help="continue an interrupted collection in --out (same arguments); keeps its episodes")
     col.set_defaults(func=cmd_collect)
 
     ds = sub.add_parser("dataset", help="inspect LeRobot v3 datasets")

@@ -115,3 +115,37 @@ def test_only_complete_checkpoints_are_resumed_from(tmp_path):
         for f in files:
             (folder / name / f).write_text("{}")
     assert [p.name for p in _checkpoints(tmp_path)] == ["step_0000020"]
+
+
+def test_bf16_autocast_trains_like_fp32_and_a_resumed_run_keeps_its_precision(toy_dataset, tmp_path):
+    """bf16 autocast changes rounding, not the loss: the first step (same seed, same batch, no update yet)
+    agrees with fp32 to within bf16 rounding; the choice is recorded and survives a resume."""
+    import json
+
+    from vla.train.loop import train
+
+    losses = {}
+    for precision in ("bf16", "fp32"):
+        out = tmp_path / precision
+        train("tiny", toy_dataset, out, steps=2, save_every=2, log_every=1, progress=False,
+              overrides={"image_size": 32}, precision=precision, stop_after=1)
+        assert json.loads((out / "run.json").read_text())["precision"] == precision
+        header, first = (out / "metrics.csv").read_text().splitlines()[:2]
+        losses[precision] = {k: float(v) for k, v in zip(header.split(","), first.split(","))}
+    for key in ("action", "ground_points"):
+        assert losses["bf16"][key] == pytest.approx(losses["fp32"][key], rel=0.02), key
+    # resuming the bf16 run and asking for fp32 keeps bf16 (a run's numerics do not change halfway)
+    train("tiny", toy_dataset, tmp_path / "bf16", steps=2, save_every=2, progress=False, precision="fp32")
+    assert json.loads((tmp_path / "bf16" / "run.json").read_text())["precision"] == "bf16"
+
+
+def test_precision_auto_follows_the_hardware_and_bad_names_are_refused(monkeypatch):
+    from vla.errors import UserError
+    from vla.train import loop
+
+    for native, expected in ((True, "bf16"), (False, "fp32")):
+        monkeypatch.setattr(loop, "cpu_has_native_bf16", lambda: native)
+        assert loop.resolve_precision("auto", cuda=False) == expected
+    assert loop.resolve_precision("fp32", cuda=False) == "fp32"
+    with pytest.raises(UserError, match="must be one of auto, bf16, fp32"):
+        loop.resolve_precision("fp16", cuda=False)

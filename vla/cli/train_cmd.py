@@ -32,6 +32,8 @@ def add_train_subcommand(sub) -> None:
     p.add_argument("--set", dest="overrides", action="append", type=_override, default=[], metavar="FIELD=VALUE",
                    help="override a config field, e.g. --set memory=false --set head=flow (JSON values)")
     p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp32"],
+                   help="bf16 autocast or fp32; auto (default) = bf16 where the CPU/GPU does bf16 in hardware")
     p.set_defaults(func=_run)
 
 
@@ -48,6 +50,6 @@ def _run(args) -> int:
         torch.set_num_threads(args.threads)
     result = train(args.config, args.dataset, args.out, steps=args.steps, minutes=args.minutes,
                    overrides=dict(args.overrides), save_every=args.save_every,
-                   tasks=[t for t in (args.tasks or "").split(",") if t] or None)
+                   tasks=[t for t in (args.tasks or "").split(",") if t] or None, precision=args.precision)
     print(f"trained {result['step']} steps in {result['train_seconds'] / 60:.1f} min -> {result['out']}")
     return 0

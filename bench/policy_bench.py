@@ -94,7 +94,7 @@ def _peak(device: str) -> dict:
     return out
 
 
-def _train(preset: str, overrides: dict, steps: int, device: str) -> dict:
+def _train(preset: str, overrides: dict, steps: int, device: str, precision: str = "fp32") -> dict:
     import torch
 
     model = _model(preset, overrides).to(device)
@@ -109,7 +109,8 @@ def _train(preset: str, overrides: dict, steps: int, device: str) -> dict:
     for k in range(steps + 1):
         _sync(device)
         t0 = time.perf_counter()
-        loss, _ = model.compute_loss(batch)
+        with torch.autocast(torch.device(device).type, dtype=torch.bfloat16, enabled=precision == "bf16"):
+            loss, _ = model.compute_loss(batch)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -119,7 +120,7 @@ def _train(preset: str, overrides: dict, steps: int, device: str) -> dict:
     step_s = float(np.median(times))
     return {"step_s": step_s, "windows_per_s": cfg.batch_windows / step_s,
             "frames_per_s": cfg.frames_per_batch / step_s, "batch_windows": cfg.batch_windows,
-            "history_len": cfg.history_len, "image_size": cfg.image_size, "steps": steps,
+            "history_len": cfg.history_len, "image_size": cfg.image_size, "steps": steps, "precision": precision,
             "params_m": sum(p.numel() for p in model.parameters()) / 1e6, **_peak(device)}
 
 
@@ -128,8 +129,10 @@ def _child(args) -> None:
 
     torch.set_num_threads(args.threads)
     overrides = json.loads(args.overrides)
-    fn = _latency if args.kind == "latency" else _train
-    print(json.dumps(fn(args.preset, overrides, args.n, args.device)))
+    if args.kind == "latency":
+        print(json.dumps(_latency(args.preset, overrides, args.n, args.device)))
+    else:
+        print(json.dumps(_train(args.preset, overrides, args.n, args.device, args.precision)))
 
 
 def main() -> None:
@@ -140,6 +143,7 @@ def main() -> None:
     p.add_argument("--n", type=int, help="act() calls (latency, default 200) or train steps (default 10; gpu preset on CPU: 2)")
     p.add_argument("--variants", action="store_true", help="latency: also diffusion vs flow at several step counts (cpu preset)")
     p.add_argument("--device", default="cpu", help="cpu (default) or cuda")
+    p.add_argument("--precision", default="fp32", choices=["fp32", "bf16"], help="train: fp32 (default) or bf16 autocast")
     p.add_argument("--out", type=Path)
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--preset", help=argparse.SUPPRESS)
@@ -159,7 +163,8 @@ def main() -> None:
     for preset, overrides in runs:
         n = args.n or (200 if args.kind == "latency" else (2 if preset == "gpu" and args.device == "cpu" else 10))
         cmd = [sys.executable, __file__, args.kind, "--child", "--preset", preset, "--threads", str(args.threads),
-               "--n", str(n), "--overrides", json.dumps(overrides), "--device", args.device]
+               "--n", str(n), "--overrides", json.dumps(overrides), "--device", args.device,
+               "--precision", args.precision]
         done = subprocess.run(cmd, capture_output=True, text=True)
         if done.returncode == 0:
             row = {"preset": preset, "overrides": overrides, **json.loads(done.stdout.strip().splitlines()[-1])}
@@ -169,7 +174,7 @@ def main() -> None:
         print(json.dumps(row))
         results.append(row)
     doc = {"benchmark": f"policy_{args.kind}", "date": date.today().isoformat(), "threads": args.threads,
-           "device": torch.cuda.get_device_name() if args.device.startswith("cuda") else "cpu",
+           "precision": args.precision, "device": torch.cuda.get_device_name() if args.device.startswith("cuda") else "cpu",
            "machine": f"{platform.machine()} {platform.processor() or ''} ({__import__('os').cpu_count()} cpus)".strip(),
            "torch": torch.__version__, "results": results}
     if args.out:

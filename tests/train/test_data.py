@@ -13,7 +13,7 @@ from train_testlib import (FEATURES, IMAGE_SIZE, LENGTHS, SCENE_HW, STARTS, TASK
 
 from vla.errors import UserError
 from vla.model.processing import resize_images
-from vla.train.data import EpisodeStore, WindowDataset, WindowSpec, collate, train_val_split
+from vla.train.data import DataError, EpisodeStore, WindowDataset, WindowSpec, collate, train_val_split
 from vla_data import DatasetReader
 
 N = sum(LENGTHS)
@@ -243,3 +243,37 @@ def test_datasets_without_action_or_without_images_are_refused(tmp_path):
     with pytest.raises(UserError) as e:
         EpisodeStore.load(no_images, image_size=16, progress=False)
     assert "no camera videos" in _one_line(e)
+
+
+def test_several_datasets_train_as_one_store(tmp_path, synthetic_root, store):
+    """Two datasets (here: the synthetic one and a copy holding only its episodes 1-2 with other task
+    strings) concatenate with unique episode ids, tasks merged, and windows that stay inside their own
+    episode of their own dataset."""
+    second = tmp_path / "second"
+    write_dataset(second, lengths=LENGTHS[1:])  # its episodes 0, 1 have the lengths of episodes 1, 2
+    both = EpisodeStore.load_many([synthetic_root, second], image_size=IMAGE_SIZE, progress=False)
+    n2 = sum(LENGTHS[1:])
+    assert len(both) == N + n2 and both.images.shape[0] == N + n2
+    assert both.episodes == [0, 1, 2, 3, 4] and both.episode_index.unique().tolist() == [0, 1, 2, 3, 4]
+    assert sorted(both.tasks) == sorted(set(TASKS))
+    # every frame keeps its own instruction, through the merged task list
+    frame_tasks = [both.tasks[i] for i in both.task_index.tolist()]
+    want = [TASKS[where(g)[0]] for g in range(N)] + [TASKS[0]] * LENGTHS[1] + [TASKS[1]] * LENGTHS[2]
+    assert frame_tasks == want and both.task == TASKS + TASKS[:2]
+    assert both.ep_start[N:].tolist() == [N] * LENGTHS[1] + [N + LENGTHS[1]] * LENGTHS[2]
+    assert torch.equal(both.images[:N], store.images) and torch.equal(both.state[:N], store.state)
+    data = WindowDataset(both, spec(T=4, s=2, H=6, K=2, ks=2))
+    b = data.get_batch(torch.arange(len(both)))
+    pos = both.ep_start[:, None] + b["frame_index"].clamp(min=0)
+    assert torch.equal(b["images"], both.images[pos])
+    assert (pos < both.ep_end[:, None]).all() and (pos >= both.ep_start[:, None]).all()
+    train_eps, val_eps = train_val_split(both, 0.4, seed=0)
+    assert sorted(train_eps + val_eps) == [0, 1, 2, 3, 4]
+
+
+def test_datasets_that_differ_are_refused_together(tmp_path, synthetic_root):
+    other = tmp_path / "no_wrist"
+    features = {k: v for k, v in FEATURES.items() if "wrist" not in k}
+    write_dataset(other, features=features)
+    with pytest.raises(DataError, match="differ in cameras"):
+        EpisodeStore.load_many([synthetic_root, other], image_size=IMAGE_SIZE, progress=False)

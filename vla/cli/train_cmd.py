@@ -23,7 +23,8 @@ def add_train_subcommand(sub) -> None:
 
     p = sub.add_parser("train", help="train the VLA policy on a LeRobot-format dataset (resumes an existing run)")
     p.add_argument("--config", default="cpu", help=f"preset name: {', '.join(presets())} (default cpu)")
-    p.add_argument("--dataset", required=True, help="LeRobot v3 dataset folder (e.g. from `vla collect`)")
+    p.add_argument("--dataset", required=True,
+                   help="LeRobot v3 dataset folder (e.g. from `vla collect`), or several, comma-separated, trained as one")
     p.add_argument("--out", required=True, help="run folder: checkpoints, metrics.csv, loss.png; an existing run resumes")
     p.add_argument("--tasks", help="train only on the episodes of these suite tasks (comma-separated)")
     p.add_argument("--steps", type=int, help="total optimizer steps (default: the preset's)")
@@ -48,7 +49,8 @@ def _run(args) -> int:
         raise UserError(f"--minutes must be positive (got {args.minutes})")
     if args.threads:
         torch.set_num_threads(args.threads)
-    result = train(args.config, args.dataset, args.out, steps=args.steps, minutes=args.minutes,
+    datasets = [d for d in args.dataset.split(",") if d]
+    result = train(args.config, datasets, args.out, steps=args.steps, minutes=args.minutes,
                    overrides=dict(args.overrides), save_every=args.save_every,
                    tasks=[t for t in (args.tasks or "").split(",") if t] or None, precision=args.precision)
     print(f"trained {result['step']} steps in {result['train_seconds'] / 60:.1f} min -> {result['out']}")

@@ -178,6 +178,51 @@ class EpisodeStore:
             action_names=_names(feats[ACTION_KEY], action.shape[1], "action"),
             fps=int(fps), image_size=image_size, source_sizes=sizes)
 
+    @classmethod
+    def load_many(cls, roots: Sequence[str | Path], image_size: int, progress: bool = True) -> EpisodeStore:
+        """Several datasets as one store (as LeRobot's MultiLeRobotDataset): e.g. tasks collected in parallel
+        processes, or demonstrations plus correction episodes. They must share cameras, state and action."""
+        stores = [cls.load(r, image_size=image_size, progress=progress) for r in roots]
+        return stores[0] if len(stores) == 1 else cls.concat(stores)
+
+    @classmethod
+    def concat(cls, stores: Sequence[EpisodeStore]) -> EpisodeStore:
+        """One store of all frames of `stores`, in order. Episode indices of the k-th store are shifted past
+        those of the stores before it (so they stay unique), task strings are merged into one list; `root`
+        (where the action layout is read from) is the first store's."""
+        first = stores[0]
+        for other in stores[1:]:
+            for what in ("cameras", "state_names", "action_names", "fps", "image_size", "source_sizes"):
+                a, b = getattr(first, what), getattr(other, what)
+                if a != b:
+                    raise DataError(f"datasets {first.root} and {other.root} differ in {what} ({a} vs {b}): "
+                                    "only datasets with the same cameras, state, actions and fps train together")
+        tasks: list[str] = []
+        for st in stores:
+            tasks += [t for t in st.tasks if t not in tasks]
+        parts: dict[str, list[torch.Tensor]] = {k: [] for k in ("episode_index", "ep_start", "ep_end", "task_index")}
+        episodes: list[int] = []
+        ep_offset = frame_offset = 0
+        for st in stores:
+            remap = torch.tensor([tasks.index(t) for t in st.tasks], dtype=torch.int64)
+            parts["episode_index"].append(st.episode_index + ep_offset)
+            parts["ep_start"].append(st.ep_start + frame_offset)
+            parts["ep_end"].append(st.ep_end + frame_offset)
+            parts["task_index"].append(remap[st.task_index] if len(st.tasks) else st.task_index)
+            episodes += [e + ep_offset for e in st.episodes]
+            ep_offset += max(st.episodes) + 1
+            frame_offset += len(st)
+        cat = {k: torch.cat(v) for k, v in parts.items()}
+        return cls(
+            root=first.root, cameras=list(first.cameras),
+            images=torch.cat([st.images for st in stores]), state=torch.cat([st.state for st in stores]),
+            action=torch.cat([st.action for st in stores]), frame_index=torch.cat([st.frame_index for st in stores]),
+            points=torch.cat([st.points for st in stores]), boxes=torch.cat([st.boxes for st in stores]),
+            ee=torch.cat([st.ee for st in stores]), tasks=tasks, episodes=episodes,
+            task=[t for st in stores for t in st.task], task_name=[t for st in stores for t in st.task_name],
+            state_names=list(first.state_names), action_names=list(first.action_names), fps=first.fps,
+            image_size=first.image_size, source_sizes=dict(first.source_sizes), **cat)
+
     # ------------------------------------------------------------------ queries
     def __len__(self) -> int:
         return int(self.action.shape[0])

@@ -151,11 +151,12 @@ def validate(model: VLAModel, data, idx: torch.Tensor, norm: Normalizer, cfg: VL
     return out
 
 
-def train(config: str, dataset: str | Path, out: str | Path, *, steps: int | None = None, minutes: float | None = None,
+def train(config: str, dataset: str | Path | list[str | Path], out: str | Path, *, steps: int | None = None, minutes: float | None = None,
           overrides: dict[str, Any] | None = None, save_every: int = 500, log_every: int = 20,
           val_fraction: float = 0.1, val_windows: int = 64, progress: bool = True,
           stop_after: int | None = None, tasks: list[str] | None = None, precision: str = "auto") -> dict[str, Any]:
-    """Train (or resume) a run folder on all episodes of `dataset`, or on those of the suite `tasks` given.
+    """Train (or resume) a run folder on all episodes of `dataset` (one folder or a list, trained as one), or on
+    those of the suite `tasks` given.
     `stop_after` ends this call early at that step (tests use it). `precision`: see resolve_precision; a
     resumed run keeps the precision it started with."""
     from accelerate import Accelerator
@@ -191,7 +192,9 @@ def train(config: str, dataset: str | Path, out: str | Path, *, steps: int | Non
     precision = resolve_precision(precision, torch.cuda.is_available())
     accelerator = Accelerator(cpu=not torch.cuda.is_available(), kwargs_handlers=[ddp])
     main = accelerator.is_main_process
-    store = EpisodeStore.load(dataset, image_size=cfg.image_size, progress=progress and accelerator.is_main_process)
+    roots = [Path(d) for d in dataset] if isinstance(dataset, (list, tuple)) else [Path(dataset)]
+    dataset = ",".join(map(str, roots))
+    store = EpisodeStore.load_many(roots, image_size=cfg.image_size, progress=progress and accelerator.is_main_process)
     store = in_action_space(store, cfg.action_space)
     if not existing:
         cfg = resolve_config(cfg, store)

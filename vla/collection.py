@@ -33,6 +33,7 @@ class CollectionResult:
 
 
 MAX_NOISE = 0.05  # m per step: one full control step
+DEFAULT_VIDEO_CODEC = "h264"  # see collect()
 NOISE_CORRELATION = 0.8  # per control step
 
 
@@ -57,7 +58,7 @@ def dataset_features(env) -> dict:
 def collect(suite: str, tasks: list[str] | None, episodes: int, out: str | Path, *, seed: int = 0,
             render_mode: str = "fast", image_size: int = 128, keep_failures: bool = False,
             max_attempts_factor: int = 3, progress: bool = True, noise: float = 0.0,
-            resume: bool = False) -> CollectionResult:
+            resume: bool = False, video_codec: str | None = None) -> CollectionResult:
     """Record `episodes` expert episodes per task into a new LeRobot v3 dataset at `out`.
 
     noise > 0 (metres per step, DART-style): the env executes the expert's action plus a temporally
@@ -67,7 +68,11 @@ def collect(suite: str, tasks: list[str] | None, episodes: int, out: str | Path,
 
     Progress (seeds kept so far, attempts) is rewritten to meta/vla_collection.json after every saved
     episode, so a killed collection loses at most the episode in flight; resume=True continues it with the
-    same arguments and ends with the dataset an uninterrupted run would have written."""
+    same arguments and ends with the dataset an uninterrupted run would have written.
+
+    video_codec: None = H.264 for a new dataset (a resumed one keeps its own). Not LeRobot's AV1 default:
+    the SVT-AV1 encoder in PyAV 18's wheel deadlocked twice here in long collections (after about 200 and
+    300 episodes; every thread waiting inside svt_av1_enc_send_picture), and a recorder must not hang."""
     from vla_data.writer import LeRobotDatasetWriter
     from vla_sim import registry
 
@@ -112,8 +117,11 @@ def collect(suite: str, tasks: list[str] | None, episodes: int, out: str | Path,
             expert = registry.make_expert(suite, task)
             if writer is None:
                 env.reset(seed=seed)  # grounding shapes are known after a reset
+                started = prior is not None and (out / "meta" / "info.json").is_file()
+                codec = video_codec or (None if started else DEFAULT_VIDEO_CODEC)
                 writer = LeRobotDatasetWriter(out, fps=env.metadata["render_fps"], features=dataset_features(env),
-                                              robot_type=f"panda_{env.tool.name}", resume=prior is not None)
+                                              robot_type=f"panda_{env.tool.name}", resume=prior is not None,
+                                              video_codec=codec)
                 meta = dict(settings, action=_layout(env.action_names), state=list(env.state_names))
                 _reconcile(writer, seeds, prior, result)
             seeds.setdefault(task, [])

@@ -69,3 +69,21 @@ def test_resume_records_an_episode_saved_just_before_a_crash(tmp_path, monkeypat
     part, meta = _load(tmp_path / "part")
     assert all(len(s) == 3 for s in meta["seeds"].values())
     assert len(set(part.episode_index.tolist())) == sum(map(len, meta["seeds"].values()))
+
+
+def _codec(root) -> set[str]:
+    info = json.loads((root / "meta" / "info.json").read_text())
+    return {ft["info"]["video.codec"] for ft in info["features"].values() if ft.get("dtype") == "video"}
+
+
+def test_new_collections_write_h264_and_a_resumed_one_keeps_its_codec(tmp_path):
+    """H.264 by default (SVT-AV1 hung in long collections here); an AV1 dataset asked for explicitly stays AV1
+    when resumed with more episodes, since episodes are appended to its video files by remuxing."""
+    collect("toy", None, 1, tmp_path / "default", **ARGS)
+    assert _codec(tmp_path / "default") == {"h264"}
+    collect("toy", None, 1, tmp_path / "av1", video_codec="av1", **ARGS)
+    assert _codec(tmp_path / "av1") == {"av1"}
+    collect("toy", None, 2, tmp_path / "av1", resume=True, **ARGS)
+    assert _codec(tmp_path / "av1") == {"av1"}
+    store, meta = _load(tmp_path / "av1")
+    assert len(store.episodes) == 2 * len(meta["tasks"]) and meta["complete"]

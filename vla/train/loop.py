@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from safetensors.torch import load_file
 
-from vla.checkpoint import CONFIG, NORM, read_config, save_checkpoint
+from vla.checkpoint import CONFIG, NORM, TEXT, read_config, save_checkpoint
 from vla.errors import UserError
 from vla.model.action_space import ActionCodec, chunk_action_stats, delta_to_pose
 from vla.model.configuration import VLAConfig, get_preset
@@ -222,6 +222,8 @@ def train(config: str, dataset: str | Path | list[str | Path], out: str | Path, 
 
     torch.manual_seed(cfg.seed + accelerator.process_index)
     model = VLAModel(cfg)
+    if existing and (existing[-1] / TEXT).is_file():  # a resumed run knows its instructions: no sentence encoder
+        model.text.load(read_config(existing[-1])[1].get("texts", []), load_file(str(existing[-1] / TEXT))["table"])
     model.fit_text(sorted(set(store.task)))
     norm = make_normalizer(store, cfg, codec)
     ema = torch.optim.swa_utils.AveragedModel(model, device=accelerator.device, multi_avg_fn=_ema_fn(cfg.ema_decay))

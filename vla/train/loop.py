@@ -124,8 +124,10 @@ def validate(model: VLAModel, data, idx: torch.Tensor, norm: Normalizer, cfg: VL
     metrics: dict[str, list[float]] = {}
     errors: list[torch.Tensor] = []
     per_cam: dict[str, list[torch.Tensor]] = {cam: [] for cam in cfg.cameras}
+    device = next(model.parameters()).device  # the EMA copy lives where training runs (a GPU, say)
     for chunk in idx.split(cfg.batch_windows):
         batch = _normalize(data.get_batch(chunk), norm, codec)
+        batch = {k: v.to(device) if torch.is_tensor(v) else v for k, v in batch.items()}
         _, m = model.compute_loss(batch)
         for k, v in m.items():
             metrics.setdefault(k, []).append(float(v))

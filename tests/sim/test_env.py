@@ -143,3 +143,23 @@ def test_expert_succeeds_and_idle_policy_does_not(task):
         if term or trunc:
             break
     assert not info["success"]
+
+
+def test_no_episode_starts_already_solved():
+    """place_block_relative used to drop its block inside the goal region for 4% of seeds (1019, 101022, ...):
+    a success the policy never earned. A reset now draws again from the same seeded stream."""
+    env = registry.make_env("tabletop", "place_block_relative", render_mode=None)
+    for seed in (1019, 1048, 1074, 1121, 1125, 101022, 101035):
+        env.reset(seed=seed)
+        assert not env.task.success(env), seed
+    env.reset(seed=1019)
+    first = env.data.qpos.copy()
+    env.reset(seed=1019)
+    assert np.array_equal(first, env.data.qpos)  # still one scene per seed
+    env.close()
+    for task in registry.resolve_tasks("tabletop", None):
+        env = registry.make_env("tabletop", task, render_mode=None)
+        for seed in range(100000, 100020):
+            env.reset(seed=seed)
+            assert not env.task.success(env), (task, seed)
+        env.close()

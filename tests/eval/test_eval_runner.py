@@ -43,6 +43,7 @@ def test_scripted_policy_succeeds_and_eval_json_has_the_schema(tmp_path):
         assert 0.0 <= lo <= r["success_rate"] <= hi <= 1.0
         assert (lo, hi) == pytest.approx(wilson_interval(3, 3))
         assert 20 < r["mean_steps"] < 200
+        assert r["success"] == [True] * 3 and len(r["steps"]) == 3 and sum(r["steps"]) / 3 == r["mean_steps"]
     # seeds: base + 1000 * (position of the task in its suite) + episode
     assert saved["tasks"]["open_drawer"]["seeds"] == [103_000, 103_001, 103_002]
     assert (out / "success.png").stat().st_size > 1000

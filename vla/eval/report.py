@@ -12,11 +12,13 @@ from vla.eval.stats import wilson_interval
 
 
 def task_record(successes: list[bool], steps: list[int], seeds: list[int]) -> dict[str, Any]:
-    """Success rate, counts, Wilson 95% interval and mean episode length of one task."""
+    """Success rate, counts, Wilson 95% interval and mean episode length of one task, plus each episode's
+    outcome and length (seed order), so a run can be compared with another seed by seed."""
     n, k = len(successes), int(sum(successes))
     lo, hi = wilson_interval(k, n)
     return {"success_rate": k / n if n else 0.0, "episodes": n, "successes": k, "ci95": [lo, hi],
-            "mean_steps": float(np.mean(steps)) if steps else 0.0, "seeds": seeds}
+            "mean_steps": float(np.mean(steps)) if steps else 0.0, "seeds": seeds,
+            "success": [bool(x) for x in successes], "steps": [int(x) for x in steps]}
 
 
 def write_json(summary: dict[str, Any], path: Path) -> None:

@@ -42,3 +42,5 @@ def register_all() -> None:
     from vla_sim.tasks import toy
 
     register("toy", toy.ReachPad.name, TaskEntry(toy.ReachPad, toy_experts.reach_pad))
+    # Memory toy: the reach of `reach_pad`, but which pad is meant was shown only at the start.
+    register("toy_memory", toy.ReachCuedPad.name, TaskEntry(toy.ReachCuedPad, toy_experts.reach_cued_pad))

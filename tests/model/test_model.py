@@ -187,3 +187,21 @@ def test_text_whitening_separates_instructions_that_differ_in_one_word():
     assert spread(z) < spread(raw) / 5
     centered = (z - z.mean(0)).double()
     assert 0.8 < float(centered.pow(2).sum(1).mean()) <= 1.0  # the overall scale stays that of the raw ones
+
+
+@pytest.mark.parametrize("memory", [True, False])
+def test_grounding_reads_the_past_only_through_the_memory(memory):
+    """With ground_from_memory, the current grounding depends on an earlier frame exactly when memory is on
+    (what lets the policy point at the cup that hid the block); the history never changes it without."""
+    cfg = make_config(memory=memory, shift_augment=0)
+    assert cfg.ground_from_memory  # presets turn it on
+    torch.manual_seed(0)
+    model = VLAModel(cfg).eval()
+    torch.nn.init.normal_(model.ground_memory[1].weight, std=0.5)  # zero at init: start as per-frame grounding
+    batch = make_batch(cfg, 1)
+    base = model.ground_last(batch)["points"]
+    past = {**batch, "images": batch["images"].clone()}
+    past["images"][:, 0] = 255 - past["images"][:, 0]  # change the oldest frame only
+    changed = model.ground_last(past)["points"]
+    assert torch.allclose(changed, base, atol=1e-6) != memory
+    assert torch.equal(VLAModel(cfg).ground_memory[1].weight, torch.zeros_like(model.ground_memory[1].weight))

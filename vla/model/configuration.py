@@ -57,6 +57,9 @@ class VLAConfig:
     # --- spatial grounding (InternVLA-M1-style)
     grounding: bool = True
     spatial_prompt: bool = True  # grounding features condition the action head
+    ground_from_memory: bool = False  # grounding queries also read the memory's summary of their timestep, so
+    # targets chosen by past events (the cup that hides the block) can be grounded (presets: on; off = how
+    # checkpoints saved before the field existed load)
     trace_len: int = 4
     trace_stride: int = 5
     grounding_weight: float = 1.0
@@ -155,7 +158,7 @@ def get_preset(name: str, **overrides: Any) -> VLAConfig:
 @register_preset("tiny")
 def _tiny() -> VLAConfig:
     """Seconds per step: for tests."""
-    return VLAConfig(preset="tiny", text_whitening=True, image_size=32, shift_augment=2, conv_channels=(8, 16, 32), token_grid=2,
+    return VLAConfig(preset="tiny", text_whitening=True, ground_from_memory=True, image_size=32, shift_augment=2, conv_channels=(8, 16, 32), token_grid=2,
                      d_model=32, n_heads=2, fusion_layers=1, n_moment_tokens=2, history_len=4, history_stride=4,
                      memory_layers=1, trace_len=2, chunk=8, n_action_steps=4, head_hidden=64, head_blocks=2,
                      head_samples=1, diffusion_train_steps=50, inference_steps=5, batch_windows=4, steps=200,
@@ -167,13 +170,13 @@ def _cpu() -> VLAConfig:
     """The default: trains in under an hour on 2 CPU cores."""
     # 20 windows: on tabletop data ~6 of each window's 16 slots are real frames (the rest precede the episode and
     # are not encoded), so a batch encodes ~126 frames from 20 different episodes.
-    return VLAConfig(preset="cpu", batch_windows=20, text_whitening=True)
+    return VLAConfig(preset="cpu", batch_windows=20, text_whitening=True, ground_from_memory=True)
 
 
 @register_preset("gpu")
 def _gpu() -> VLAConfig:
     """GPU scale: larger images, wider model, bigger batches."""
-    return VLAConfig(preset="gpu", text_whitening=True, image_size=128, shift_augment=8, conv_channels=(64, 128, 256, 256, 512),
+    return VLAConfig(preset="gpu", text_whitening=True, ground_from_memory=True, image_size=128, shift_augment=8, conv_channels=(64, 128, 256, 256, 512),
                      token_grid=8, d_model=384, n_heads=8, fusion_layers=6, n_moment_tokens=4, memory_layers=4,
                      head_hidden=1024, head_blocks=4, head_samples=4, batch_windows=32, steps=100_000,
                      warmup_steps=1000)

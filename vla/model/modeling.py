@@ -36,6 +36,11 @@ class VLAModel(nn.Module):
         self.memory = MomentMemory(cfg) if cfg.memory else None
         self.grounding = GroundingHead(cfg) if cfg.grounding else None
         self.prompt = SpatialPrompt(cfg) if cfg.grounding and cfg.spatial_prompt else None
+        self.ground_memory = None
+        if cfg.grounding and cfg.ground_from_memory:
+            self.ground_memory = nn.Sequential(nn.LayerNorm(d), nn.Linear(d, d))
+            nn.init.zeros_(self.ground_memory[1].weight)  # starts as per-frame grounding
+            nn.init.zeros_(self.ground_memory[1].bias)
         n_cond = cfg.n_moment_tokens + (n_cam if self.prompt is not None else 0)
         self.head = make_head(cfg, n_cond * d)
 
@@ -71,6 +76,8 @@ class VLAModel(nn.Module):
         if last_only:
             mem = mem[:, -1]
         parts = [mem.flatten(-2)]
+        if self.ground_memory is not None:  # every camera's query gets its timestep's memory summary
+            ground_q = ground_q + self.ground_memory(mem.mean(-2)).unsqueeze(-2)
         pred = self.grounding(ground_q) if self.grounding is not None else None
         if self.prompt is not None:
             parts.append(self.prompt(ground_q, pred).flatten(-2))
@@ -118,6 +125,18 @@ class VLAModel(nn.Module):
         moments = m_real.new_zeros(real.shape[0], *m_real.shape[1:]).index_copy(0, idx, m_real)
         ground_q = g_real.new_zeros(real.shape[0], *g_real.shape[1:]).index_copy(0, idx, g_real)
         return moments, ground_q
+
+    @torch.no_grad()
+    def ground_last(self, batch: dict) -> dict[str, torch.Tensor]:
+        """Grounding predictions for the last position of a normalized window batch, with its history."""
+        b, t = batch["state"].shape[:2]
+        pad = batch["history_pad"]
+        moments, ground_q = self._encode_real(batch, self.text(batch["task"]).repeat_interleave(t, 0),
+                                              (~pad).flatten())
+        moments, ground_q = moments.unflatten(0, (b, t)), ground_q.unflatten(0, (b, t))
+        if self.memory is None:
+            moments, pad = moments[:, -1:], pad[:, -1:]
+        return self.condition(moments, pad, ground_q[:, -1], last_only=True)[1]
 
     @torch.no_grad()
     def act_from_window(self, moments: torch.Tensor, pad: torch.Tensor, ground_q: torch.Tensor,

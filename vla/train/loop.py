@@ -132,10 +132,7 @@ def validate(model: VLAModel, data, idx: torch.Tensor, norm: Normalizer, cfg: VL
         for k, v in m.items():
             metrics.setdefault(k, []).append(float(v))
         if model.grounding is not None:
-            b, t = batch["state"].shape[:2]
-            text = model.text(batch["task"])
-            _, gq = model.encode_frames(batch["images"][:, -1], batch["state"][:, -1], text)
-            pred = model.grounding(gq)
+            pred = model.ground_last(batch)
             target, valid = batch["points"][:, -1].clamp(0, 1), batch["points_valid"][:, -1]
             errors.append(point_errors_px(pred["points"], target, valid, cfg.source_image_size))
             for ci, cam in enumerate(cfg.cameras):

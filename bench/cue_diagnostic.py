@@ -40,7 +40,7 @@ def main() -> None:
     args = p.parse_args()
 
     from vla.checkpoint import load_policy
-    from vla.runtime import ChunkExecutor
+    from vla.eval.runner import single_env_steps
     from vla_sim import registry
     from vla_sim.tasks.toy import CUE_STEPS, CUED_PADS, SUCCESS_XY
 
@@ -49,22 +49,13 @@ def main() -> None:
     env.set_action_mode(policy.action_space)
     episodes = []
     for k in range(args.seeds):
-        obs, _ = env.reset(seed=args.seed + k)
-        policy.reset()
-        executor = ChunkExecutor(1, policy.n_action_steps, "queue", 0.01)
-        pads = {pad: env.task.pad_xy(env, pad) for pad in CUED_PADS}
-        success, belief = False, None
-        for step in range(env.task.max_steps):
-            if executor.needs_chunk()[0]:
-                batch = {key: [v] if isinstance(v, str) else v[None] for key, v in obs.items()}
-                batch["frame_index"] = np.array([step])
-                chunk = policy.act(batch)
-                executor.push([0], chunk.actions)
-                if step >= 2 * CUE_STEPS and belief is None and "grounding.points" in chunk.extras:
-                    belief = _believed_pad(env, chunk.extras["grounding.points"][0, 0, 0], CUED_PADS)
-            obs, _, success, truncated, _ = env.step(executor.pop([0])[0])
-            if success or truncated:
-                break
+        belief = None
+        for step, chunk, _ in single_env_steps(env, policy, args.seed + k):
+            if step == 0:
+                pads = {pad: env.task.pad_xy(env, pad) for pad in CUED_PADS}
+            if chunk is not None and step >= 2 * CUE_STEPS and belief is None and "grounding.points" in chunk.extras:
+                belief = _believed_pad(env, chunk.extras["grounding.points"][0, 0, 0], CUED_PADS)
+        success = env.task.success(env)
         ee, _ = env.ee_pose()
         final = {pad: float(np.linalg.norm(ee[:2] - xy)) for pad, xy in pads.items()}
         nearest = min(final, key=final.get)

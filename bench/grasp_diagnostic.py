@@ -53,7 +53,7 @@ def main() -> None:
     args = p.parse_args()
 
     from vla.checkpoint import load_policy
-    from vla.runtime import ChunkExecutor
+    from vla.eval.runner import single_env_steps
     from vla_sim import registry
 
     env = registry.make_env("tabletop", args.task, render_mode="fast", image_size=128)
@@ -64,32 +64,19 @@ def main() -> None:
     episodes = []
     for k in range(args.seeds):
         seed = args.seed + 1000 * suite_pos + k
-        obs, _ = env.reset(seed=seed)
-        policy.reset()
-        executor = ChunkExecutor(1, policy.n_action_steps, "queue", 0.01)
-        block = env.task.mover
         record = {"seed": seed, "success": False, "first_close_step": None, "offset_xy_cm": None,
                   "height_cm": None, "max_tilt_deg": 0.0}
         belief: dict[str, float | None] = {}
-        for step in range(env.task.max_steps):
-            if executor.needs_chunk()[0]:
-                batch = {key: [v] if isinstance(v, str) else v[None] for key, v in obs.items()}
-                batch["frame_index"] = np.array([step])
-                chunk = policy.act(batch)
-                executor.push([0], chunk.actions)
-                if record["first_close_step"] is None:
-                    belief = target_point_errors(env, policy, chunk.extras)
-            action = executor.pop([0])[0]
+        for step, chunk, action in single_env_steps(env, policy, seed):
+            if chunk is not None and record["first_close_step"] is None:
+                belief = target_point_errors(env, policy, chunk.extras)
             pos, quat = env.ee_pose()
             if action[grip] > 0 and record["first_close_step"] is None:
-                offset = pos - env.body_pos(block)
+                offset = pos - env.body_pos(env.task.mover)
                 record.update(first_close_step=step, offset_xy_cm=np.round(offset[:2] * 100, 1).tolist(),
                               height_cm=round(float(offset[2]) * 100, 1), belief_error_px=belief)
             record["max_tilt_deg"] = round(max(record["max_tilt_deg"], tilt_deg(quat)), 1)
-            obs, _, success, truncated, _ = env.step(action)
-            if success or truncated:
-                record["success"] = bool(success)
-                break
+        record["success"] = bool(env.task.success(env))
         episodes.append(record)
         print(json.dumps(record), flush=True)
     env.close()

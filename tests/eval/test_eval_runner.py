@@ -143,3 +143,21 @@ def test_bad_settings_and_incompatible_policies_are_user_errors(tmp_path):
         evaluate(ConstantPolicy(action_dim=3), "tabletop", ["open_drawer"], 1, tmp_path / "y", num_envs=1,
                  render_mode=None, videos=0, progress=False)
     assert not (tmp_path / "y").exists()  # failed at the first act: nothing written
+
+
+def test_single_env_steps_asks_a_chunk_every_n_action_steps_and_stops_at_the_outcome():
+    from vla.eval.runner import single_env_steps
+    from vla.eval.scripted import ScriptedPolicy
+    from vla_sim.registry import make_env
+
+    env = make_env("toy", "reach_pad", render_mode=None)
+    policy = ConstantPolicy(n_action_steps=4, value=0.0)
+    steps = list(single_env_steps(env, policy, seed=0))
+    assert len(steps) == env.task.max_steps and not env.task.success(env)  # zero actions: to the step limit
+    assert [s for s, chunk, _ in steps if chunk is not None] == list(range(0, env.task.max_steps, 4))
+    assert [b["frame_index"][0] for b in policy.batches] == list(range(0, env.task.max_steps, 4))
+
+    expert = ScriptedPolicy("toy", "reach_pad", [env])
+    n = sum(1 for _ in single_env_steps(env, expert, seed=0))
+    assert env.task.success(env) and n < env.task.max_steps  # stopped at the success, not the limit
+    env.close()

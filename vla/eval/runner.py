@@ -124,6 +124,25 @@ def stack_observations(obs: Sequence[dict[str, Any]], frame_index: np.ndarray,
     return batch
 
 
+def single_env_steps(env: Any, policy: Policy, seed: int, mode: str = "queue", decay: float = 0.01):
+    """One env driven by a policy through the shared chunk executor, for diagnostics that look at every step.
+    Yields (step, chunk or None, action) before the env executes the action; stops at success or truncation
+    (read the outcome with `env.task.success(env)`)."""
+    obs, _ = env.reset(seed=seed)
+    policy.reset()
+    executor = ChunkExecutor(1, policy.n_action_steps, mode, decay)
+    for step in range(env.task.max_steps):
+        chunk = None
+        if executor.needs_chunk()[0]:
+            chunk = policy.act(stack_observations([obs], np.array([step])))
+            executor.push([0], chunk.actions)
+        action = executor.pop([0])[0]
+        yield step, chunk, action
+        obs, _, success, truncated, _ = env.step(action)
+        if success or truncated:
+            return
+
+
 class _TaskRun:
     """The lockstep episode loop of one task."""
 

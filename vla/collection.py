@@ -120,7 +120,7 @@ def collect(suite: str, tasks: list[str] | None, episodes: int, out: str | Path,
                 started = prior is not None and (out / "meta" / "info.json").is_file()
                 codec = video_codec or (None if started else DEFAULT_VIDEO_CODEC)
                 writer = LeRobotDatasetWriter(out, fps=env.metadata["render_fps"], features=dataset_features(env),
-                                              robot_type=f"panda_{env.tool.name}", resume=prior is not None,
+                                              robot_type=env.robot_type, resume=prior is not None,
                                               video_codec=codec)
                 meta = dict(settings, action=_layout(env.action_names), state=list(env.state_names))
                 _reconcile(writer, seeds, prior, result)

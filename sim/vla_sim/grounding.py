@@ -69,7 +69,13 @@ def project_box(model: mujoco.MjModel, data: mujoco.MjData, cam_id: int, body_id
                 height: int, width: int) -> np.ndarray:
     """Pixel box (u_min, v_min, u_max, v_max) of a body, clipped to the image; all -1 if not in view."""
     uv, ok = _project(model, data, cam_id, body_box_corners(model, data, body_id), height, width)
-    uv = uv[ok]
+    return points_box(uv[ok], height, width)
+
+
+def points_box(uv: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Pixel box around projected points (behind-camera points, (-1, -1), dropped), clipped to the image;
+    all -1 if none is in view."""
+    uv = uv[(uv != -1.0).any(axis=1)]
     if len(uv) == 0:
         return np.full(4, -1.0)
     lo = np.clip(uv.min(axis=0), 0, [width, height])

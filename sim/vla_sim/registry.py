@@ -6,7 +6,7 @@ Each entry pairs a Task class with its expert plan. Suites register here; `vla s
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 from vla.errors import UserError
 from vla_sim.experts.primitives import Arm, Plan, PlanExpert
@@ -15,9 +15,11 @@ from vla_sim.tasks.base import Task
 
 @dataclass(frozen=True)
 class TaskEntry:
-    task: Callable[[], Task]
-    expert: Callable[[Arm], Plan]
+    task: Callable[[], Task] | None
+    expert: Callable[[Arm], Plan] | None  # None: no scripted expert for this task (yet)
     tool: Callable[[], object] | None = None  # the end-effector tool; None: the parallel gripper
+    env: Callable[..., Any] | None = None  # a whole-environment factory (LIBERO), called with make_env's kwargs
+    initial_states: int | None = None  # official initial states an evaluation walks through (LIBERO: 50)
 
 
 _SUITES: dict[str, dict[str, TaskEntry]] = {}
@@ -61,6 +63,8 @@ def make_env(suite: str, task: str, **kwargs):
 
     resolve_tasks(suite, [task])
     entry = _SUITES[suite][task]
+    if entry.env is not None:
+        return entry.env(**kwargs)
     tool = entry.tool() if entry.tool else None
     return ManipulationEnv(entry.task(), suite=suite, tool=tool, **kwargs)
 
@@ -68,4 +72,15 @@ def make_env(suite: str, task: str, **kwargs):
 def make_expert(suite: str, task: str) -> PlanExpert:
     """The scripted expert of a task: `expert.reset(env)` then `expert.act(env)` each step."""
     resolve_tasks(suite, [task])
-    return PlanExpert(_SUITES[suite][task].expert)
+    expert = _SUITES[suite][task].expert
+    if expert is None:
+        raise UserError(f"no scripted expert for {suite}/{task} yet")
+    return PlanExpert(expert)
+
+
+def official_initial_states(suite: str) -> int | None:
+    """How many official initial states each task of a suite has (episode k of an evaluation uses state k);
+    None for suites that draw every episode from its seed."""
+    resolve_tasks(suite)
+    counts = {entry.initial_states for entry in _SUITES[suite].values()}
+    return counts.pop() if len(counts) == 1 else None

@@ -30,7 +30,11 @@ class CameraRig:
     """Renders named cameras of one model to uint8 HxWx3 arrays."""
 
     def __init__(self, model: mujoco.MjModel, cameras: Sequence[str], height: int, width: int,
-                 mode: RenderMode = "fast"):
+                 mode: RenderMode = "fast", low_poly: bool = True,
+                 hidden_groups: Sequence[int] = ()):
+        """low_poly: in fast mode, draw the robot's collision meshes instead of its visual meshes (the
+        project's own scenes; robosuite-built scenes such as LIBERO's keep their visual meshes).
+        hidden_groups: geom groups never drawn (robosuite puts collision geoms in group 0)."""
         if mode not in RENDER_MODES:
             raise ValueError(f"unknown render mode {mode!r}: valid are {', '.join(RENDER_MODES)}")
         self.cameras = tuple(cameras)
@@ -51,9 +55,11 @@ class CameraRig:
             flags[mujoco.mjtRndFlag.mjRND_SKYBOX] = 0
         self._option = mujoco.MjvOption()
         self._option.sitegroup[:] = 0  # sites are markers for code, not part of the scene
-        if mode == "fast":
+        if mode == "fast" and low_poly:
             self._option.geomgroup[VISUAL_MESH_GROUP] = 0
             self._option.geomgroup[COLLISION_GROUP] = 1
+        for group in hidden_groups:
+            self._option.geomgroup[group] = 0
         self.height, self.width = height, width
 
     def render(self, data: mujoco.MjData) -> dict[str, np.ndarray]:

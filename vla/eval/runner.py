@@ -8,7 +8,9 @@ on their own with the next episode's seed until exactly `episodes` episodes are 
 
 Seeds: episode k of the task at position j *in its suite* is `seed + 1000 * j + k`, so a task gets the
 same episodes whether it is evaluated alone or with its whole suite; the default base (100000) keeps
-evaluation away from the small seeds used for data collection.
+evaluation away from the small seeds used for data collection. Suites with official initial states
+(LIBERO) start episode k from state k (`reset(options={"init_state": k})`): `episodes` can be at most their
+number, so every episode starts from a distinct state; the seed then only draws what the state leaves open.
 """
 
 from __future__ import annotations
@@ -53,6 +55,10 @@ def check_eval_args(suite: str, tasks: Sequence[str] | None, episodes: int, out:
         raise UserError(f"--image-size must be at least 16 (got {image_size})")
     if max_steps is not None and max_steps < 1:
         raise UserError(f"max_steps must be at least 1 (got {max_steps})")
+    states = registry.official_initial_states(suite)
+    if states is not None and episodes > states:
+        raise UserError(f"--episodes {episodes} is more than the {states} official initial states of {suite}'s "
+                        f"tasks: use at most {states} (each episode starts from its own state)")
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise UserError(f"output folder {out} exists and is not empty: choose a new path (nothing was written)")
@@ -92,7 +98,8 @@ def evaluate(policy: PolicyFactory | Policy | str, suite: str, tasks: Sequence[s
         for task in task_names:
             base = seed + SEED_STRIDE * suite_tasks.index(task)
             runner = _TaskRun(suite, task, [base + k for k in range(episodes)], min(num_envs, episodes),
-                              render_mode, image_size, videos, out / "videos", max_steps, bar)
+                              render_mode, image_size, videos, out / "videos", max_steps, bar,
+                              official_states=registry.official_initial_states(suite) is not None)
             summary["tasks"][task] = runner.run(policy, executor_mode, ensemble_decay)
             bar.set_postfix_str(f"{task} {summary['tasks'][task]['successes']}/{episodes}")
     finally:
@@ -147,8 +154,10 @@ class _TaskRun:
     """The lockstep episode loop of one task."""
 
     def __init__(self, suite: str, task: str, seeds: list[int], rows: int, render_mode: str | None,
-                 image_size: int, videos: int, video_dir: Path, max_steps: int | None, bar: tqdm) -> None:
+                 image_size: int, videos: int, video_dir: Path, max_steps: int | None, bar: tqdm,
+                 official_states: bool = False) -> None:
         self.suite, self.task, self.seeds, self.rows = suite, task, seeds, rows
+        self.official_states = official_states
         self.render_mode, self.image_size, self.videos, self.video_dir = render_mode, image_size, videos, video_dir
         self.max_steps, self.bar = max_steps, bar
 
@@ -175,6 +184,8 @@ class _TaskRun:
         steps = [results[k][1] for k in range(len(self.seeds))]
         rec = report.task_record(ok, steps, self.seeds)
         rec["wall_s"] = round(time.time() - t0, 2)
+        if self.official_states:
+            rec["initial_states"] = list(range(len(self.seeds)))
         return rec
 
     def _make_policy(self, policy: PolicyFactory | Policy | str, envs: list[Any]) -> Policy:
@@ -200,7 +211,8 @@ class _TaskRun:
             if episode[r] < 0:
                 return
             next_episode += 1
-            obs[r], _ = envs[r].reset(seed=self.seeds[episode[r]])
+            options = {"init_state": episode[r]} if self.official_states else None
+            obs[r], _ = envs[r].reset(seed=self.seeds[episode[r]], options=options)
             frame_index[r] = 0
             if episode[r] < self.videos:
                 frames[r] = [self._images(obs[r])]

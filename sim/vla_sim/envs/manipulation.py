@@ -238,6 +238,10 @@ class ManipulationEnv(gym.Env):
         m.geom_rgba[table, :3] = np.clip(self._nominal["geom_rgba"][table, :3] + rng.uniform(-0.12, 0.12, 3), 0, 1)
 
     @property
+    def robot_type(self) -> str:
+        return f"panda_{self.tool.name}"
+
+    @property
     def rng(self) -> np.random.Generator:
         return self._rng
 

@@ -62,6 +62,8 @@ class Arm:
         self.env = env
         self.gain, self.rot_gain = gain, rot_gain
         self.tool_dim = env.action_space.shape[0] - 6
+        # Envs whose arm actions are normalized (LIBERO's OSC: 1 = 0.05 m / 0.5 rad) say what 1 means.
+        self.scale = np.asarray(getattr(env, "arm_action_scale", np.ones(6)), float)
 
     def pose(self) -> tuple[np.ndarray, np.ndarray]:
         return self.env.ee_pose()
@@ -74,7 +76,7 @@ class Arm:
         if n > limit:
             dp *= limit / n
         dr = np.clip(self.rot_gain * quat_error(quat, cur_quat), -MAX_ROTATION, MAX_ROTATION)
-        return np.r_[dp, dr, np.broadcast_to(tool, (self.tool_dim,))].astype(np.float32)
+        return np.r_[np.r_[dp, dr] / self.scale, np.broadcast_to(tool, (self.tool_dim,))].astype(np.float32)
 
 
 def move_to(arm: Arm, target: Callable[[], tuple[np.ndarray, np.ndarray]] | tuple[np.ndarray, np.ndarray],

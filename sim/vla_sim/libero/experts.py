@@ -2,8 +2,11 @@
 
 Each goal predicate becomes primitives that read the simulator every step (privileged state):
 - On(obj, target), In(obj, container): grasp `obj` (bowls by the rim, everything else from above across its
-  narrow side), carry it above the target's support, lower it and let go.
-Other predicates (Open, Close, TurnOn, TurnOff) have no primitive yet: their tasks have no expert.
+  narrow side), carry it above the target's support, lower it and let go. Plates are pushed instead (wider
+  than the open fingers, too flat to grasp by the rim). A container inside a shut drawer: open it first.
+- Open(drawer), Close(drawer): pull the handle, push it home; TurnOn/TurnOff(stove): turn its knob
+  (`vla_sim.libero.articulated`). Hinged doors (the microwave) have no primitive yet: their tasks no expert.
+Order: knobs first, then drawers opened, objects moved, drawers closed (libero_10 lists "close" before "in").
 Geometry comes from the objects' meshes (bounding boxes of their visible geoms), not from per-object tables.
 """
 
@@ -11,18 +14,32 @@ from __future__ import annotations
 
 from typing import Callable
 
+import mujoco
 import numpy as np
 
 from vla_sim.experts.primitives import CLOSE, OPEN, Arm, Plan, down_quat, hold, move_to, yaw_of_tool
+from vla_sim.libero.articulated import close_drawer, fixture_joint, open_drawer, turn_knob
 from vla_sim.libero.geometry import Geometry
 
-SUPPORTED = {"on", "in"}
+SUPPORTED = {"on", "in", "open", "close", "turnon", "turnoff"}
+NO_PRIMITIVE = ("microwave",)  # hinged doors: nothing opens or closes them yet
+PUSHED = ("plate",)  # object categories pushed along the table rather than carried
+ORDER = {"turnon": 0, "turnoff": 0, "open": 1, "on": 2, "in": 2, "close": 3}
 RIM_GRASP = ("bowl",)  # object categories grasped by the rim: they are wider than the gripper opens
 MAX_OPENING = 0.075  # widest span the Panda's fingers close around (m)
 GRASP_DEPTH = 0.03  # how far below an object's top the fingertips go (m)
-RIM_ROOM = 0.03  # free space (3D) a rim grasp needs around the fingertips and the hand (m)
+RIM_ROOM = 0.01  # free space a rim grasp needs around the open fingers and the hand (m)
 HAND_ABOVE = 0.08  # height of the hand's body above the fingertips (m)
+HAND_RADIUS = 0.025  # half the hand's thickness (m)
+FINGER_OFFSET, FINGER_RADIUS = 0.045, 0.012  # an open finger's distance from the grasp point, its half-size (m)
 CORRIDOR = 0.08  # half-width of the strip a carried object sweeps on its way (m)
+ROBOT_BASE = "robot0_base"
+COMFORT_REACH = 0.70  # tool distance (horizontal) from the arm's base beyond which grasps cost more (m)
+REACH_COST = 20.0  # wrist turn (rad) a grasp point may cost per metre beyond COMFORT_REACH
+LOWER_STEPS = 25  # at most this many slow steps down to a contact before letting go
+ROBOT_PREFIXES = ("robot0_", "gripper0_", "mount0_")  # robosuite's names for the arm, hand and base bodies
+PUSH_HEIGHT = 0.02  # height of the tool point above a pushed object's bottom (fingertips ~1 cm lower) (m)
+PUSH_TOLERANCE = 0.01  # a push ends with the object's center this close to the target's (m)
 APPROACH = 0.07  # the tool comes down the last this-many metres to a grasp slowly, straight (m)
 
 
@@ -31,20 +48,41 @@ def expert_for(suite: str, task: str) -> Callable[[Arm], Plan] | None:
     from vla_sim.libero.env import bddl_goal
 
     goal = bddl_goal(suite, task)
-    if not goal or any(pred[0].lower() not in SUPPORTED for pred in goal):
+    if not goal or any(pred[0] not in SUPPORTED or any(k in w for w in pred[1:] for k in NO_PRIMITIVE)
+                       for pred in goal):
         return None
     return plan_goal
 
 
 def plan_goal(arm: Arm) -> Plan:
     env = arm.env
-    for pred in env.raw.env.parsed_problem["goal_state"]:
-        kind, obj, target = pred[0].lower(), pred[1], pred[2]
-        yield from pick_object(arm, obj)
-        yield from place_on(arm, obj, target, inside=kind == "in")
+    goal = [[w.lower() for w in pred] for pred in env.raw.env.parsed_problem["goal_state"]]
+    for pred in sorted(goal, key=lambda p: ORDER[p[0]]):
+        kind, args = pred[0], pred[1:]
+        if kind in ("turnon", "turnoff"):
+            yield from turn_knob(arm, args[0], on=kind == "turnon")
+        elif kind == "open":
+            yield from open_drawer(arm, args[0])
+        elif kind == "close":
+            yield from close_drawer(arm, args[0])
+        elif any(key in Geometry(env, args[0]).category for key in PUSHED):
+            yield from push_object(arm, args[0], args[1])
+        else:
+            if kind == "in" and _in_drawer(env, args[1]):
+                yield from open_drawer(arm, args[1])
+            yield from pick_object(arm, args[0], toward=Geometry(env, args[1]).center())
+            yield from place_on(arm, args[0], args[1], inside=kind == "in")
 
 
-def pick_object(arm: Arm, name: str) -> Plan:
+def _in_drawer(env, region: str) -> bool:
+    """Whether a region is the inside of a drawer (it moves with a slide joint)."""
+    try:
+        return env.model.jnt_type[fixture_joint(env, region)] == mujoco.mjtJoint.mjJNT_SLIDE
+    except ValueError:
+        return False
+
+
+def pick_object(arm: Arm, name: str, toward: np.ndarray | None = None) -> Plan:
     """Grasp `name` from above and lift it clear of everything."""
     env = arm.env
     obj = Geometry(env, name)
@@ -52,7 +90,7 @@ def pick_object(arm: Arm, name: str) -> Plan:
     center = (lo + hi) / 2
     tool_yaw = yaw_of_tool(arm.pose()[1])
     if any(key in obj.category for key in RIM_GRASP):
-        point, closing = rim_grasp(env, obj, tool_yaw)
+        point, closing = rim_grasp(env, obj, tool_yaw, toward)
         yaw = _nearest_yaw(closing - np.pi / 2, tool_yaw)
     else:
         yaw_obj, along, across = obj.yaw_and_extents()
@@ -69,7 +107,7 @@ def pick_object(arm: Arm, name: str) -> Plan:
     yield from move_to(arm, (above + [0, 0, 0.04], quat), CLOSE, tol=0.03, max_steps=30)
 
 
-def rim_grasp(env, obj: "Geometry", tool_yaw: float) -> tuple[np.ndarray, float]:
+def rim_grasp(env, obj: "Geometry", tool_yaw: float, toward: np.ndarray | None = None) -> tuple[np.ndarray, float]:
     """Where fingers straddle a bowl's rim, and the closing direction (world yaw, radial there).
 
     The rim is found in the body's frame (bowls' meshes are upright there, origin at the bottom), so tilted
@@ -88,23 +126,32 @@ def rim_grasp(env, obj: "Geometry", tool_yaw: float) -> tuple[np.ndarray, float]
     # Of the places with room for a finger, the one needing the least turn of the wrist (turns are slow).
     roomy = clearance >= min(RIM_ROOM, clearance.max())
     turn = np.abs(np.angle(np.exp(2j * (closing - np.pi / 2 - tool_yaw)))) / 2  # the gripper is symmetric
-    best = int(np.argmin(np.where(roomy, turn, np.inf)))
+    # Near full reach the arm is stretched straight (a singular pose the OSC controller cannot leave): keep
+    # the tool within COMFORT_REACH of the arm's base, where it grasps and where it will let go.
+    base = env.data.xpos[env.model.body(ROBOT_BASE).id][:2]
+    reach = np.linalg.norm(points[:, :2] - base, axis=1)
+    if toward is not None:
+        reach = np.maximum(reach, np.linalg.norm(points[:, :2] - obj.center()[:2] + toward[:2] - base, axis=1))
+    cost = turn + REACH_COST * np.maximum(0.0, reach - COMFORT_REACH)
+    best = int(np.argmin(np.where(roomy, cost, np.inf)))
     return points[best], float(closing[best])
 
 
 def obstacles(env, exclude: str) -> np.ndarray:
-    """Points on every object and fixture of the scene but one (subsampled mesh vertices)."""
+    """Points on the surfaces of every object and fixture of the scene but one."""
     inner = env.raw.env
     names = [n for n in list(inner.objects_dict) + list(inner.fixtures_dict) if n != exclude]
-    return np.concatenate([Geometry(env, n).points()[::5] for n in names])
+    return np.concatenate([Geometry(env, n).surface_points() for n in names])
 
 
 def hand_clearance(point: np.ndarray, closing: float, others: np.ndarray) -> float:
-    """Free space around a grasp: the fingertips' point and the hand above it, which spans about 20 cm along
-    the closing direction."""
+    """Free space around a grasp (m): the smallest gap between the obstacles and the open fingers (either
+    side of the point, down to it) or the hand above them (about 20 cm across, along the closing direction)."""
     along = np.array([np.cos(closing), np.sin(closing), 0.0])
-    probes = [point] + [point + along * t + [0, 0, HAND_ABOVE] for t in (-0.09, -0.045, 0.0, 0.045, 0.09)]
-    return float(min(np.min(np.linalg.norm(others - p, axis=1)) for p in probes))
+    probes = [(point + along * t + [0, 0, z], FINGER_RADIUS) for t in (-FINGER_OFFSET, FINGER_OFFSET)
+              for z in (0.0, 0.03)]
+    probes += [(point + along * t + [0, 0, HAND_ABOVE], HAND_RADIUS) for t in (-0.09, -0.045, 0.0, 0.045, 0.09)]
+    return float(min(np.min(np.linalg.norm(others - p, axis=1)) - r for p, r in probes))
 
 
 def place_on(arm: Arm, name: str, target: str, inside: bool = False) -> Plan:
@@ -131,11 +178,67 @@ def place_on(arm: Arm, name: str, target: str, inside: bool = False) -> Plan:
             return np.r_[dest.center()[:2] + offset, z], quat
         return pose
 
+    if ee[2] < travel - 0.02:  # up first, then across: a diagonal would cut the corners of what is in the way
+        yield from move_to(arm, (np.r_[ee[:2], travel], quat), CLOSE, tol=0.02, max_steps=40)
     yield from move_to(arm, over(travel), CLOSE, tol=0.015, max_steps=80)
     yield from move_to(arm, over(release_z), CLOSE, tol=0.008, max_steps=40, speed=0.5)
-    release = over(release_z)()
+    # Then down until the object rests on something (a concave plate, a drawer's floor sit lower than their
+    # top): let go from a drop of a few millimetres, not centimetres, so it lands as it was carried.
+    for _ in range(LOWER_STEPS):
+        if touches_scene(env, obj.body):
+            break
+        yield arm.action(over(release_z - 0.05)()[0], quat, CLOSE, speed=0.25)
+    release = over(arm.pose()[0][2])()
     yield from hold(arm, OPEN, 8, release)
     yield from move_to(arm, (release[0] + [0, 0, 0.1], quat), OPEN, tol=0.02, max_steps=30)
+
+
+def touches_scene(env, body: int) -> bool:
+    """Whether a body (with what hangs under it) is in contact with anything but the robot."""
+    m, d = env.model, env.data
+    for c in d.contact[:d.ncon]:
+        b1, b2 = m.geom_bodyid[c.geom1], m.geom_bodyid[c.geom2]
+        mine1, mine2 = _root(m, b1) == body, _root(m, b2) == body
+        if mine1 == mine2:
+            continue
+        other = m.body(b2 if mine1 else b1).name
+        if not other.startswith(ROBOT_PREFIXES):
+            return True
+    return False
+
+
+def _root(m: mujoco.MjModel, body: int) -> int:
+    """The body right under the world that holds `body` (LIBERO objects' root bodies)."""
+    while m.body_parentid[body] != 0:
+        body = m.body_parentid[body]
+    return body
+
+
+def push_object(arm: Arm, name: str, target: str) -> Plan:
+    """Push `name` along the table until its center is over `target`'s, the closed fingers behind it."""
+    env = arm.env
+    obj, dest = Geometry(env, name), Geometry(env, target)
+    lo, hi = obj.box()
+    radius = 0.5 * float(max(hi[:2] - lo[:2]))
+    push_z = lo[2] + PUSH_HEIGHT
+
+    def heading() -> tuple[np.ndarray, float]:
+        err = dest.center()[:2] - obj.center()[:2]
+        return err / max(np.linalg.norm(err), 1e-9), float(np.linalg.norm(err))
+
+    u, _ = heading()
+    quat = down_quat(_nearest_yaw(float(np.arctan2(u[1], u[0])), yaw_of_tool(arm.pose()[1])))
+    behind = np.r_[obj.center()[:2] - u * (radius + 0.03), push_z]
+    yield from move_to(arm, (behind + [0, 0, 0.1], quat), CLOSE, tol=0.012, max_steps=70)
+    yield from move_to(arm, (behind, quat), CLOSE, tol=0.008, max_steps=40, speed=0.6)
+    for _ in range(120):
+        u, dist = heading()
+        if dist < PUSH_TOLERANCE:
+            break
+        # Stay behind the object along the current error and move forward by up to 2 cm a step.
+        xy = obj.center()[:2] - u * (radius + 0.01) + u * min(dist, 0.02)
+        yield arm.action(np.r_[xy, push_z], quat, CLOSE, speed=0.4)
+    yield from move_to(arm, (arm.pose()[0] - np.r_[u * 0.03, 0.0] + [0, 0, 0.1], quat), CLOSE, tol=0.02, max_steps=30)
 
 
 def _segment_distance(points: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -17,6 +17,8 @@ from vla_sim.libero.geometry import Geometry
 DRAWER_OPEN, DRAWER_SHUT = -0.15, 0.008  # LIBERO's Open needs < -0.14 and Close > 0 (range -0.16..0.01)
 KNOB_ON, KNOB_OFF = 0.8, -0.004  # LIBERO's TurnOn needs >= 0.5 and TurnOff < 0 (range -0.005..2.1)
 HANDLE_DEPTH = 0.012  # the handle is the part of a drawer's front within this of its frontmost point (m)
+FRONT_BEHIND_HANDLE = 0.03  # a drawer's front face lies about this far behind its handle's center (m)
+FRONT_WALL = 0.02  # thickness of a drawer's front (m)
 STANDOFF = 0.10  # the tool lines up this far in front of a handle before it moves in (m)
 
 
@@ -56,6 +58,21 @@ def _slide(env, joint: int) -> tuple[np.ndarray, np.ndarray, float]:
     handle = points[reach > reach.max() - HANDLE_DEPTH]
     center = (handle.min(axis=0) + handle.max(axis=0)) / 2
     return pull, center, float(np.ptp(handle[:, 2]))
+
+
+def drawer_opening(env, region: str) -> np.ndarray | None:
+    """Where to put things into the drawer under `region`: the middle of the part pulled out of the cabinet
+    (world xy); None when the region is not in a drawer. (The region's own center lies under the cabinet.)"""
+    try:
+        joint = fixture_joint(env, region)
+    except ValueError:
+        return None
+    if env.model.jnt_type[joint] != mujoco.mjtJoint.mjJNT_SLIDE:
+        return None
+    pull, handle, _ = _slide(env, joint)
+    shut = env.model.jnt_range[joint][1]
+    front = handle[:2] - pull[:2] * FRONT_BEHIND_HANDLE
+    return front - pull[:2] * (FRONT_WALL + 0.5 * max(abs(joint_qpos(env, joint) - shut) - FRONT_WALL, 0.0))
 
 
 def _front_quat(pull: np.ndarray) -> np.ndarray:

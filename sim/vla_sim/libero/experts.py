@@ -18,7 +18,7 @@ import mujoco
 import numpy as np
 
 from vla_sim.experts.primitives import CLOSE, OPEN, Arm, Plan, down_quat, hold, move_to, yaw_of_tool
-from vla_sim.libero.articulated import close_drawer, fixture_joint, open_drawer, turn_knob
+from vla_sim.libero.articulated import close_drawer, drawer_opening, fixture_joint, open_drawer, turn_knob
 from vla_sim.libero.geometry import Geometry
 
 SUPPORTED = {"on", "in", "open", "close", "turnon", "turnoff"}
@@ -101,6 +101,10 @@ def pick_object(arm: Arm, name: str, toward: np.ndarray | None = None) -> Plan:
         point = np.r_[center[:2], hi[2] - depth]
     quat = down_quat(yaw)
     above = np.r_[point[:2], point[2] + APPROACH]
+    # Across at the current height (when higher), then straight down: no diagonal through what stands near.
+    high = np.r_[point[:2], max(arm.pose()[0][2], above[2])]
+    if high[2] > above[2] + 0.03:
+        yield from move_to(arm, (high, quat), OPEN, tol=0.02, max_steps=60)
     yield from move_to(arm, (above, quat), OPEN, tol=0.012, max_steps=70)
     yield from move_to(arm, (point, quat), OPEN, tol=0.006, max_steps=30, speed=0.6)
     yield from hold(arm, CLOSE, 10, (point, quat))
@@ -146,11 +150,13 @@ def obstacles(env, exclude: str) -> np.ndarray:
 
 def hand_clearance(point: np.ndarray, closing: float, others: np.ndarray) -> float:
     """Free space around a grasp (m): the smallest gap between the obstacles and the open fingers (either
-    side of the point, down to it) or the hand above them (about 20 cm across, along the closing direction)."""
+    side of the point, down to it) or the hand above them (about 20 cm across, along the closing direction),
+    from the top of the straight final approach down to the grasp."""
     along = np.array([np.cos(closing), np.sin(closing), 0.0])
     probes = [(point + along * t + [0, 0, z], FINGER_RADIUS) for t in (-FINGER_OFFSET, FINGER_OFFSET)
               for z in (0.0, 0.03)]
-    probes += [(point + along * t + [0, 0, HAND_ABOVE], HAND_RADIUS) for t in (-0.09, -0.045, 0.0, 0.045, 0.09)]
+    probes += [(point + along * t + [0, 0, HAND_ABOVE + z], HAND_RADIUS) for t in (-0.09, -0.045, 0.0, 0.045, 0.09)
+               for z in (0.0, APPROACH / 2, APPROACH)]  # the hand on its way down, too
     return float(min(np.min(np.linalg.norm(others - p, axis=1)) - r for p, r in probes))
 
 
@@ -164,18 +170,26 @@ def place_on(arm: Arm, name: str, target: str, inside: bool = False) -> Plan:
     top = hi[2] if not inside else hi[2] + 0.01
     release_z = top + below_grip + 0.02
     # Carry high enough that the object's bottom clears whatever stands in the corridor to the target.
-    start, goal = obj.center()[:2], dest.center()[:2]
+    def spot() -> np.ndarray:
+        """Where the object's center goes (xy): the target's center, or an open drawer's pulled-out part."""
+        opening = drawer_opening(env, target) if inside else None
+        return dest.center()[:2] if opening is None else opening
+
+    start, goal = obj.center()[:2], spot()
     others = obstacles(env, exclude=name)
     near = _segment_distance(others[:, :2], start, goal) < CORRIDOR
     tallest = others[near, 2].max() if near.any() else hi[2]
-    travel = max(release_z + 0.03, tallest + below_grip + 0.03)
+    # A thing held at its edge (a bowl by the rim) may swing to hang below the fingers: clear the way for
+    # its farthest point straight down.
+    hang = float(np.max(np.linalg.norm(obj.hull_points() - ee, axis=1)))
+    travel = max(release_z + 0.03, tallest + max(below_grip, hang) + 0.02)
 
     def over(z: float):
         """The tool pose that puts the held object's center over the target's (the grasp may be off-center)."""
         def pose():
             tool, _ = arm.pose()
             offset = tool[:2] - obj.center()[:2]
-            return np.r_[dest.center()[:2] + offset, z], quat
+            return np.r_[spot() + offset, z], quat
         return pose
 
     if ee[2] < travel - 0.02:  # up first, then across: a diagonal would cut the corners of what is in the way

@@ -38,7 +38,8 @@ COMFORT_REACH = 0.70  # tool distance (horizontal) from the arm's base beyond wh
 REACH_COST = 20.0  # wrist turn (rad) a grasp point may cost per metre beyond COMFORT_REACH
 LOWER_STEPS = 25  # at most this many slow steps down to a contact before letting go
 ROBOT_PREFIXES = ("robot0_", "gripper0_", "mount0_")  # robosuite's names for the arm, hand and base bodies
-PUSH_HEIGHT = 0.02  # height of the tool point above a pushed object's bottom (fingertips ~1 cm lower) (m)
+PUSH_HEIGHT = 0.015  # height of the tool point above a pushed dish's bottom (fingertips ~1 cm lower) (m)
+PUSH_INSET = 0.03  # the pushing fingers' center stands this far inside the dish's edge (m)
 PUSH_TOLERANCE = 0.01  # a push ends with the object's center this close to the target's (m)
 APPROACH = 0.07  # the tool comes down the last this-many metres to a grasp slowly, straight (m)
 
@@ -229,11 +230,13 @@ def _root(m: mujoco.MjModel, body: int) -> int:
 
 
 def push_object(arm: Arm, name: str, target: str) -> Plan:
-    """Push `name` along the table until its center is over `target`'s, the closed fingers behind it."""
+    """Slide a dish (a plate) along the table until its center is over `target`'s: the closed fingers stand in
+    it by the rim on the target's side and push that rim from inside. (From outside, the push would start
+    behind the plate, where a cabinet or the arm's reach often leaves no room.)"""
     env = arm.env
     obj, dest = Geometry(env, name), Geometry(env, target)
     lo, hi = obj.box()
-    radius = 0.5 * float(max(hi[:2] - lo[:2]))
+    radius = 0.5 * float(min(hi[:2] - lo[:2]))
     push_z = lo[2] + PUSH_HEIGHT
 
     def heading() -> tuple[np.ndarray, float]:
@@ -241,18 +244,21 @@ def push_object(arm: Arm, name: str, target: str) -> Plan:
         return err / max(np.linalg.norm(err), 1e-9), float(np.linalg.norm(err))
 
     u, _ = heading()
+    start = np.r_[obj.center()[:2] + u * (radius - PUSH_INSET), push_z]
     quat = down_quat(_nearest_yaw(float(np.arctan2(u[1], u[0])), yaw_of_tool(arm.pose()[1])))
-    behind = np.r_[obj.center()[:2] - u * (radius + 0.03), push_z]
-    yield from move_to(arm, (behind + [0, 0, 0.1], quat), CLOSE, tol=0.012, max_steps=70)
-    yield from move_to(arm, (behind, quat), CLOSE, tol=0.008, max_steps=40, speed=0.6)
+    high = np.r_[start[:2], max(arm.pose()[0][2], start[2] + 0.1)]
+    yield from move_to(arm, (high, quat), CLOSE, tol=0.015, max_steps=70)
+    yield from move_to(arm, (start, quat), CLOSE, tol=0.008, max_steps=40, speed=0.6)
     for _ in range(120):
         u, dist = heading()
         if dist < PUSH_TOLERANCE:
             break
-        # Stay behind the object along the current error and move forward by up to 2 cm a step.
-        xy = obj.center()[:2] - u * (radius + 0.01) + u * min(dist, 0.02)
+        # Forward by up to 2 cm from where the fingers are, sideways back onto the line through the center.
+        tool = arm.pose()[0][:2]
+        line = obj.center()[:2] + u * (radius - PUSH_INSET) - tool
+        xy = tool + u * min(dist, 0.02) + (line - (line @ u) * u)
         yield arm.action(np.r_[xy, push_z], quat, CLOSE, speed=0.4)
-    yield from move_to(arm, (arm.pose()[0] - np.r_[u * 0.03, 0.0] + [0, 0, 0.1], quat), CLOSE, tol=0.02, max_steps=30)
+    yield from move_to(arm, (arm.pose()[0] + [0, 0, 0.1], quat), CLOSE, tol=0.02, max_steps=30)
 
 
 def _segment_distance(points: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:

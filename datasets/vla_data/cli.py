@@ -1,4 +1,4 @@
-"""`vla dataset info|render`: argparse wiring for the main CLI (and `python -m vla_data.cli`)."""
+"""`vla dataset info|render|convert`: argparse wiring for the main CLI (and `python -m vla_data.cli`)."""
 
 from __future__ import annotations
 
@@ -27,8 +27,22 @@ def cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
+CONVERT_FORMATS = ("libero-hdf5",)
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    """Convert demonstrations in another layout into a new LeRobot v3 dataset."""
+    if args.source_format not in CONVERT_FORMATS:
+        raise DatasetError(f"unknown --from {args.source_format!r}: valid are {', '.join(CONVERT_FORMATS)}")
+    from vla_data.convert_libero import convert_libero_hdf5
+
+    result = convert_libero_hdf5(args.file, args.out, video_codec=args.video_codec)
+    print(f"wrote {result.episodes} episodes ({result.frames} frames) of \"{result.instruction}\" to {args.out}")
+    return 0
+
+
 def add_dataset_subcommands(subparsers: Any) -> None:
-    """Register `info` and `render` on an argparse subparsers object; each sets `func(args) -> int`."""
+    """Register `info`, `render` and `convert` on an argparse subparsers object; each sets `func(args) -> int`."""
     p = subparsers.add_parser("info", help="summarize a LeRobot v3 dataset")
     p.add_argument("dir", help="dataset root folder")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
@@ -41,6 +55,12 @@ def add_dataset_subcommands(subparsers: Any) -> None:
     p.add_argument("--fps", type=int, default=None, help="playback fps (default: the dataset's)")
     p.add_argument("--scale", type=int, default=None, help="integer upscaling (default: auto)")
     p.set_defaults(func=cmd_render)
+    p = subparsers.add_parser("convert", help="convert demonstrations from another layout (LIBERO HDF5)")
+    p.add_argument("file", help="input file (a LIBERO .hdf5 demonstration file)")
+    p.add_argument("--from", dest="source_format", required=True, help=f"input layout: {', '.join(CONVERT_FORMATS)}")
+    p.add_argument("--out", required=True, help="new dataset folder")
+    p.add_argument("--video-codec", default=None, help="video codec (default h264)")
+    p.set_defaults(func=cmd_convert)
 
 
 def main(argv: list[str] | None = None) -> int:

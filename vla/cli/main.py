@@ -77,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="continue an interrupted collection in --out (same arguments); keeps its episodes")
     col.set_defaults(func=cmd_collect)
 
-    ds = sub.add_parser("dataset", help="inspect LeRobot v3 datasets")
+    ds = sub.add_parser("dataset", help="inspect and convert LeRobot v3 datasets")
     ds_sub = ds.add_subparsers(dest="dataset_command", required=True, metavar="SUBCOMMAND")
     from vla_data.cli import add_dataset_subcommands
 

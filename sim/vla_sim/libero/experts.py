@@ -38,7 +38,10 @@ COMFORT_REACH = 0.70  # tool distance (horizontal) from the arm's base beyond wh
 REACH_COST = 20.0  # wrist turn (rad) a grasp point may cost per metre beyond COMFORT_REACH
 LOWER_STEPS = 25  # at most this many slow steps down to a contact before letting go
 ROBOT_PREFIXES = ("robot0_", "gripper0_", "mount0_")  # robosuite's names for the arm, hand and base bodies
-PUSH_HEIGHT = 0.015  # height of the tool point above a pushed dish's bottom (fingertips ~1 cm lower) (m)
+PUSH_HEIGHT = 0.008  # height of the tool point above a pushed dish's bottom (fingertips ~1 cm lower) (m)
+PUSH_STEPS = 200  # at most this many steps of pushing
+PUSH_LEAD = 0.03  # how far ahead of their place in the dish the pushing fingers are sent (m)
+PUSH_SLIP = 0.025  # fingers this far ahead of their place in the dish have slipped: set them back (m)
 PUSH_INSET = 0.03  # the pushing fingers' center stands this far inside the dish's edge (m)
 PUSH_TOLERANCE = 0.01  # a push ends with the object's center this close to the target's (m)
 APPROACH = 0.07  # the tool comes down the last this-many metres to a grasp slowly, straight (m)
@@ -249,15 +252,20 @@ def push_object(arm: Arm, name: str, target: str) -> Plan:
     high = np.r_[start[:2], max(arm.pose()[0][2], start[2] + 0.1)]
     yield from move_to(arm, (high, quat), CLOSE, tol=0.015, max_steps=70)
     yield from move_to(arm, (start, quat), CLOSE, tol=0.008, max_steps=40, speed=0.6)
-    for _ in range(120):
+    for _ in range(PUSH_STEPS):
         u, dist = heading()
         if dist < PUSH_TOLERANCE:
             break
-        # Forward by up to 2 cm from where the fingers are, sideways back onto the line through the center.
-        tool = arm.pose()[0][:2]
-        line = obj.center()[:2] + u * (radius - PUSH_INSET) - tool
-        xy = tool + u * min(dist, 0.02) + (line - (line @ u) * u)
-        yield arm.action(np.r_[xy, push_z], quat, CLOSE, speed=0.4)
+        spot = obj.center()[:2] + u * (radius - PUSH_INSET)  # the fingers' place in the dish, wherever it is now
+        if (arm.pose()[0][:2] - spot) @ u > PUSH_SLIP:
+            # The fingers slid ahead over the floor of the dish to its rim: lift, set them back, go on.
+            up = np.r_[arm.pose()[0][:2], push_z + 0.03]
+            yield from move_to(arm, (up, quat), CLOSE, tol=0.01, max_steps=10)
+            yield from move_to(arm, (np.r_[spot, push_z + 0.03], quat), CLOSE, tol=0.01, max_steps=20)
+            yield from move_to(arm, (np.r_[spot, push_z], quat), CLOSE, tol=0.006, max_steps=15, speed=0.6)
+            continue
+        # A little ahead of that place: pressed onto the dish's floor, the fingers drag it along.
+        yield arm.action(np.r_[spot + u * min(dist, PUSH_LEAD), push_z], quat, CLOSE, speed=0.6)
     yield from move_to(arm, (arm.pose()[0] + [0, 0, 0.1], quat), CLOSE, tol=0.02, max_steps=30)
 
 

@@ -1,5 +1,6 @@
 """Simulation throughput: environment steps per second per suite, with cameras off, fast-render and
-default-render 128x128 (two cameras), and scripted collection throughput (frames/s, writing included).
+default-render 128x128 (two cameras; LIBERO suites also 224x224), and scripted collection throughput
+(frames/s, writing included).
 
 Runs on one core by default (llvmpipe's rasterizer threads pinned to 1 with LP_NUM_THREADS=1).
 Writes JSON: `python bench/sim_throughput.py --out bench/results/sim_throughput.json`.
@@ -44,6 +45,7 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=200, help="steps per measurement")
     parser.add_argument("--threads", type=int, default=1, help="rasterizer threads (LP_NUM_THREADS)")
     parser.add_argument("--collect-episodes", type=int, default=2)
+    parser.add_argument("--suites", help="comma-separated suites (default: the project's own and libero_spatial)")
     args = parser.parse_args()
     os.environ["LP_NUM_THREADS"] = str(args.threads)
     from vla.collection import collect
@@ -52,11 +54,17 @@ def main() -> int:
     results = {"date": date.today().isoformat(), "machine": f"{platform.machine()} {os.cpu_count()} cores",
                "python": sys.version.split()[0], "rasterizer_threads": args.threads, "steps": args.steps,
                "suites": {}}
-    for suite, tasks in registry.suites().items():
-        task = tasks[0]
+    all_suites = registry.suites()
+    chosen = args.suites.split(",") if args.suites else [s for s in all_suites if not s.startswith("libero")] + [
+        "libero_spatial"]
+    for suite in chosen:
+        task = registry.resolve_tasks(suite)[0]
         entry = {"task": task}
-        for label, mode in (("no_camera", None), ("fast_128", "fast"), ("default_128", "default")):
-            entry[f"steps_per_s_{label}"] = round(_steps_per_second(suite, task, mode, args.steps, 128), 1)
+        sizes = (128, 224) if suite.startswith("libero") else (128,)
+        runs = [("no_camera", None, 128)] + [(f"{mode}_{size}", mode, size) for size in sizes
+                                               for mode in ("fast", "default")]
+        for label, mode, size in runs:
+            entry[f"steps_per_s_{label}"] = round(_steps_per_second(suite, task, mode, args.steps, size), 1)
             print(f"{suite}/{task} {label}: {entry[f'steps_per_s_{label}']} steps/s", flush=True)
         with tempfile.TemporaryDirectory() as tmp:
             t0 = time.perf_counter()

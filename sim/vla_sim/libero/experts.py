@@ -25,7 +25,7 @@ SUPPORTED = {"on", "in", "open", "close", "turnon", "turnoff"}
 NO_PRIMITIVE = ("microwave",)  # hinged doors: nothing opens or closes them yet
 PUSHED = ("plate",)  # object categories pushed along the table rather than carried
 ORDER = {"turnon": 0, "turnoff": 0, "open": 1, "on": 2, "in": 2, "close": 3}
-RIM_GRASP = ("bowl",)  # object categories grasped by the rim: they are wider than the gripper opens
+RIM_GRASP = ("bowl", "mug")  # object categories grasped by the rim (wider than the gripper opens, or handled)
 MAX_OPENING = 0.075  # widest span the Panda's fingers close around (m)
 GRASP_DEPTH = 0.03  # how far below an object's top the fingertips go (m)
 RIM_ROOM = 0.01  # free space a rim grasp needs around the open fingers and the hand (m)
@@ -35,7 +35,7 @@ FINGER_OFFSET, FINGER_RADIUS = 0.045, 0.012  # an open finger's distance from th
 CORRIDOR = 0.08  # half-width of the strip a carried object sweeps on its way (m)
 ROBOT_BASE = "robot0_base"
 COMFORT_REACH = 0.70  # tool distance (horizontal) from the arm's base beyond which grasps cost more (m)
-REACH_COST = 20.0  # wrist turn (rad) a grasp point may cost per metre beyond COMFORT_REACH
+REACH_COST = 60.0  # wrist turn (rad) a grasp point may cost per metre beyond COMFORT_REACH
 LOWER_STEPS = 25  # at most this many slow steps down to a contact before letting go
 ROBOT_PREFIXES = ("robot0_", "gripper0_", "mount0_")  # robosuite's names for the arm, hand and base bodies
 PUSH_HEIGHT = 0.008  # height of the tool point above a pushed dish's bottom (fingertips ~1 cm lower) (m)
@@ -116,19 +116,28 @@ def pick_object(arm: Arm, name: str, toward: np.ndarray | None = None) -> Plan:
 
 
 def rim_grasp(env, obj: "Geometry", tool_yaw: float, toward: np.ndarray | None = None) -> tuple[np.ndarray, float]:
-    """Where fingers straddle a bowl's rim, and the closing direction (world yaw, radial there).
+    """Where fingers straddle the rim of a bowl or a mug, and the closing direction (world yaw, radial there).
 
-    The rim is found in the body's frame (bowls' meshes are upright there, origin at the bottom), so tilted
-    bowls (one resting on a ramekin) work; of 16 places around it, the one farthest (3D) from other objects."""
+    The rim is found in the body's frame, along the body axis nearest world up (meshes are modelled upright
+    along some body axis), so tilted bowls (one resting on a ramekin) work; of 16 places around it, one
+    with room for the open fingers and the hand that needs little wrist turn and no full reach."""
     rot, origin = env.data.xmat[obj.body].reshape(3, 3), env.data.xpos[obj.body]
+    k = int(np.argmax(np.abs(rot[2])))  # the body axis that points (most nearly) up or down
+    axis = np.eye(3)[k] * np.sign(rot[2, k])
+    across = np.eye(3)[[i for i in range(3) if i != k]]  # the two body axes across it
     local = (obj.points() - origin) @ rot
-    top = local[:, 2].max()
-    ring = local[local[:, 2] > top - 0.004]
-    radius = float(np.median(np.linalg.norm(ring[:, :2], axis=1)))
+    height = local @ axis
+    top = height.max()
+    ring = local[height > top - 0.004] @ across.T  # rim points, in the plane across the axis
+    middle = np.median(ring, axis=0)
+    radius = float(np.median(np.linalg.norm(ring - middle, axis=1)))
     angles = np.linspace(-np.pi, np.pi, 16, endpoint=False)
-    radial = np.c_[np.cos(angles), np.sin(angles), np.zeros_like(angles)]
-    points = origin + (radial * (radius - 0.008) + [0, 0, top - 0.018]) @ rot.T
+    radial = np.c_[np.cos(angles), np.sin(angles)] @ across  # body frame, across the axis
+    points = origin + (middle @ across + radial * (radius - 0.008) + axis * (top - 0.018)) @ rot.T
     others = obstacles(env, exclude=obj.name)
+    # The object's own parts beyond its rim (a mug's handle) are in the way too.
+    beyond = np.linalg.norm(local @ across.T - middle, axis=1) > radius + 0.01
+    others = np.concatenate([others, obj.points()[beyond]])
     closing = np.array([np.arctan2(d[1], d[0]) for d in radial @ rot.T])
     clearance = np.array([hand_clearance(p, c, others) for p, c in zip(points, closing)])
     # Of the places with room for a finger, the one needing the least turn of the wrist (turns are slow).
@@ -199,7 +208,8 @@ def place_on(arm: Arm, name: str, target: str, inside: bool = False) -> Plan:
     if ee[2] < travel - 0.02:  # up first, then across: a diagonal would cut the corners of what is in the way
         yield from move_to(arm, (np.r_[ee[:2], travel], quat), CLOSE, tol=0.02, max_steps=40)
     yield from move_to(arm, over(travel), CLOSE, tol=0.015, max_steps=80)
-    yield from move_to(arm, over(release_z), CLOSE, tol=0.008, max_steps=40, speed=0.5)
+    yield from move_to(arm, over(release_z + 0.04), CLOSE, tol=0.012, max_steps=40)
+    yield from move_to(arm, over(release_z), CLOSE, tol=0.008, max_steps=20, speed=0.5)
     # Then down until the object rests on something (a concave plate, a drawer's floor sit lower than their
     # top): let go from a drop of a few millimetres, not centimetres, so it lands as it was carried.
     for _ in range(LOWER_STEPS):

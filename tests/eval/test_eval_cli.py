@@ -30,10 +30,19 @@ def assert_one_line_error(proc, *fragments):
     (["--suite", "tabletop", "--episodes", "0"], ["--episodes must be at least 1"]),
     (["--suite", "tabletop", "--executor", "fifo"], ["unknown executor 'fifo'", "queue, ensemble"]),
     (["--suite", "tabletop", "--render", "pretty"], ["unknown render mode 'pretty'", "fast, default"]),
+    (["--suite", "tabletop", "--render", "none"], ["videos need cameras"]),
+    (["--suite", "libero_spatial", "--episodes", "51"], ["more than the 50 official initial states"]),
 ])
 def test_bad_settings_are_one_line_errors_and_write_nothing(tmp_path, args, fragments):
     out = tmp_path / "out"
     assert_one_line_error(run("--policy", "scripted", *args, "--out", str(out)), *fragments)
+    assert not out.exists()
+
+
+def test_cameras_off_is_for_the_scripted_policy_only(tmp_path):
+    out = tmp_path / "out"
+    proc = run("--policy", str(tmp_path), "--suite", "tabletop", "--render", "none", "--videos", "0", "--out", str(out))
+    assert_one_line_error(proc, "--render none is for --policy scripted only")
     assert not out.exists()
 
 

@@ -16,6 +16,7 @@ from typing import Callable
 
 import mujoco
 import numpy as np
+from scipy.spatial import cKDTree
 
 from vla_sim.experts.primitives import CLOSE, OPEN, Arm, Plan, down_quat, hold, move_to, yaw_of_tool
 from vla_sim.libero.articulated import close_drawer, drawer_opening, fixture_joint, open_drawer, turn_knob
@@ -139,7 +140,8 @@ def rim_grasp(env, obj: "Geometry", tool_yaw: float, toward: np.ndarray | None =
     beyond = np.linalg.norm(local @ across.T - middle, axis=1) > radius + 0.01
     others = np.concatenate([others, obj.points()[beyond]])
     closing = np.array([np.arctan2(d[1], d[0]) for d in radial @ rot.T])
-    clearance = np.array([hand_clearance(p, c, others) for p, c in zip(points, closing)])
+    tree = cKDTree(others)  # nearest-obstacle queries for every probe of every candidate
+    clearance = np.array([hand_clearance(p, c, tree) for p, c in zip(points, closing)])
     # Of the places with room for a finger, the one needing the least turn of the wrist (turns are slow).
     roomy = clearance >= min(RIM_ROOM, clearance.max())
     turn = np.abs(np.angle(np.exp(2j * (closing - np.pi / 2 - tool_yaw)))) / 2  # the gripper is symmetric
@@ -161,7 +163,7 @@ def obstacles(env, exclude: str) -> np.ndarray:
     return np.concatenate([Geometry(env, n).surface_points() for n in names])
 
 
-def hand_clearance(point: np.ndarray, closing: float, others: np.ndarray) -> float:
+def hand_clearance(point: np.ndarray, closing: float, others: cKDTree) -> float:
     """Free space around a grasp (m): the smallest gap between the obstacles and the open fingers (either
     side of the point, down to it) or the hand above them (about 20 cm across, along the closing direction),
     from the top of the straight final approach down to the grasp."""
@@ -170,7 +172,8 @@ def hand_clearance(point: np.ndarray, closing: float, others: np.ndarray) -> flo
               for z in (0.0, 0.03)]
     probes += [(point + along * t + [0, 0, HAND_ABOVE + z], HAND_RADIUS) for t in (-0.09, -0.045, 0.0, 0.045, 0.09)
                for z in (0.0, APPROACH / 2, APPROACH)]  # the hand on its way down, too
-    return float(min(np.min(np.linalg.norm(others - p, axis=1)) - r for p, r in probes))
+    where, radius = np.array([p for p, _ in probes]), np.array([r for _, r in probes])
+    return float(np.min(others.query(where)[0] - radius))
 
 
 def place_on(arm: Arm, name: str, target: str, inside: bool = False) -> Plan:

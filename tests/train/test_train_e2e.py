@@ -46,15 +46,16 @@ def test_tiny_policy_learns_the_toy_task(toy_dataset, tmp_path):
     from vla.eval.runner import evaluate
     from vla.train.loop import train
 
-    train("tiny", toy_dataset, tmp_path / "run", steps=800, save_every=800, progress=False,
+    train("tiny", toy_dataset, tmp_path / "run", steps=1600, save_every=1600, progress=False,
           overrides={"image_size": 32})
     trained = evaluate(lambda envs: load_policy(tmp_path / "run"), "toy", None, 24, tmp_path / "eval",
                        num_envs=4, image_size=64, videos=0, progress=False)
     random = evaluate(lambda envs: RandomPolicy(7), "toy", None, 24, tmp_path / "eval_random",
                       num_envs=4, image_size=64, videos=0, progress=False)
     assert random["success_rate"] <= 0.1
-    # 24 demos and 800 tiny steps reach 25-50% depending on the seed, thread count and config (docs/RESULTS.md,
-    # toy screens; 8/24 with the presets of 2026-11-22); random reaches 0-2 of 24 by chance
+    # 24 demos and 800 tiny steps reached 25-50% depending on the seed, thread count and config (docs/RESULTS.md,
+    # toy screens; 8/24 with the presets of 2026-11-22) but only 4/24 on 2026-11-23 (CI failed); 1600 steps
+    # keep a margin. Random reaches 0-2 of 24 by chance.
     assert trained["success_rate"] >= 0.25 > random["success_rate"]
 
 

@@ -30,13 +30,17 @@ RIM_GRASP = ("bowl", "mug")  # object categories grasped by the rim (wider than 
 MAX_OPENING = 0.075  # widest span the Panda's fingers close around (m)
 GRASP_DEPTH = 0.03  # how far below an object's top the fingertips go (m)
 RIM_ROOM = 0.01  # free space a rim grasp needs around the open fingers and the hand (m)
+TIGHT_ROOM = 0.005  # the least free space a rim grasp may have when roomier places need full reach (m)
+ROOM_COST = 600.0  # wrist turn (rad) a grasp may cost per metre of room less than RIM_ROOM
 HAND_ABOVE = 0.08  # height of the hand's body above the fingertips (m)
 HAND_RADIUS = 0.025  # half the hand's thickness (m)
 FINGER_OFFSET, FINGER_RADIUS = 0.045, 0.012  # an open finger's distance from the grasp point, its half-size (m)
+HAND_SWEEP = 0.12  # half-width of the strip the hand sweeps while carrying (m)
 CORRIDOR = 0.08  # half-width of the strip a carried object sweeps on its way (m)
 ROBOT_BASE = "robot0_base"
 COMFORT_REACH = 0.70  # tool distance (horizontal) from the arm's base beyond which grasps cost more (m)
 REACH_COST = 60.0  # wrist turn (rad) a grasp point may cost per metre beyond COMFORT_REACH
+RELEASE_SLACK = 0.35  # a release may move this fraction of the target's half-width nearer the arm
 LOWER_STEPS = 25  # at most this many slow steps down to a contact before letting go
 ROBOT_PREFIXES = ("robot0_", "gripper0_", "mount0_")  # robosuite's names for the arm, hand and base bodies
 PUSH_HEIGHT = 0.008  # height of the tool point above a pushed dish's bottom (fingertips ~1 cm lower) (m)
@@ -160,7 +164,7 @@ def rim_grasp(env, obj: "Geometry", tool_yaw: float, toward: np.ndarray | None =
     tree = cKDTree(others)  # nearest-obstacle queries for every probe of every candidate
     clearance = np.array([hand_clearance(p, c, tree) for p, c in zip(points, closing)])
     # Of the places with room for a finger, the one needing the least turn of the wrist (turns are slow).
-    roomy = clearance >= min(RIM_ROOM, clearance.max())
+    roomy = clearance >= min(TIGHT_ROOM, clearance.max())
     turn = np.abs(np.angle(np.exp(2j * (closing - np.pi / 2 - tool_yaw)))) / 2  # the gripper is symmetric
     # Near full reach the arm is stretched straight (a singular pose the OSC controller cannot leave): keep
     # the tool within COMFORT_REACH of the arm's base, where it grasps and where it will let go.
@@ -172,6 +176,7 @@ def rim_grasp(env, obj: "Geometry", tool_yaw: float, toward: np.ndarray | None =
     if abs(rot[2, k]) < np.cos(TILTED):
         # A steeply tilted bowl (fallen against its support): its wall stands nearly upright on the high side.
         cost += HIGH_COST * (points[:, 2].max() - points[:, 2])
+    cost += ROOM_COST * np.maximum(0.0, RIM_ROOM - clearance)  # tighter places only when they save reach
     best = int(np.argmin(np.where(roomy, cost, np.inf)))
     return points[best], float(closing[best])
 
@@ -205,11 +210,22 @@ def place_on(arm: Arm, name: str, target: str, inside: bool = False) -> Plan:
     lo, hi = dest.box()
     top = hi[2] if not inside else hi[2] + 0.01
     release_z = top + below_grip + 0.02
+    base = env.data.xpos[env.model.body(ROBOT_BASE).id][:2]
+    slack = RELEASE_SLACK * 0.5 * float(min(hi[:2] - lo[:2]))
+
     # Carry high enough that the object's bottom clears whatever stands in the corridor to the target.
     def spot() -> np.ndarray:
         """Where the object's center goes (xy): the target's center, or an open drawer's pulled-out part."""
         opening = drawer_opening(env, target) if inside else None
-        return dest.center()[:2] if opening is None else opening
+        xy = dest.center()[:2] if opening is None else opening
+        # Near full reach the arm stretches straight and lowering pushes the tool outward: let go a little
+        # nearer the arm instead (still well on the target).
+        tool = arm.pose()[0][:2] - obj.center()[:2] + xy
+        out = tool - base
+        excess = np.linalg.norm(out) - COMFORT_REACH
+        if excess > 0:
+            xy = xy - out / np.linalg.norm(out) * min(excess, slack)
+        return xy
 
     start, goal = obj.center()[:2], spot()
     others = obstacles(env, exclude=name)
@@ -219,6 +235,11 @@ def place_on(arm: Arm, name: str, target: str, inside: bool = False) -> Plan:
     # its farthest point straight down.
     hang = float(np.max(np.linalg.norm(obj.hull_points() - ee, axis=1)))
     travel = max(release_z + 0.03, tallest + max(below_grip, hang) + 0.02)
+    # The hand (about 20 cm across) sweeps its own strip beside the object's: keep the fingertips above it.
+    grip = ee[:2] - start
+    by_hand = _segment_distance(others[:, :2], start + grip, goal + grip) < HAND_SWEEP
+    if by_hand.any():
+        travel = max(travel, others[by_hand, 2].max() + 0.02)
 
     def over(z: float):
         """The tool pose that puts the held object's center over the target's (the grasp may be off-center)."""

@@ -41,6 +41,7 @@ ROBOT_BASE = "robot0_base"
 COMFORT_REACH = 0.70  # tool distance (horizontal) from the arm's base beyond which grasps cost more (m)
 REACH_COST = 60.0  # wrist turn (rad) a grasp point may cost per metre beyond COMFORT_REACH
 RELEASE_SLACK = 0.35  # a release may move this fraction of the target's half-width nearer the arm
+RELEASE_REACH = 0.73  # the tool beyond this distance from the arm's base (horizontal) at a release: the arm stalls (m)
 LOWER_STEPS = 25  # at most this many slow steps down to a contact before letting go
 ROBOT_PREFIXES = ("robot0_", "gripper0_", "mount0_")  # robosuite's names for the arm, hand and base bodies
 PUSH_HEIGHT = 0.008  # height of the tool point above a pushed dish's bottom (fingertips ~1 cm lower) (m)
@@ -222,7 +223,7 @@ def place_on(arm: Arm, name: str, target: str, inside: bool = False) -> Plan:
         # nearer the arm instead (still well on the target).
         tool = arm.pose()[0][:2] - obj.center()[:2] + xy
         out = tool - base
-        excess = np.linalg.norm(out) - COMFORT_REACH
+        excess = np.linalg.norm(out) - RELEASE_REACH
         if excess > 0:
             xy = xy - out / np.linalg.norm(out) * min(excess, slack)
         return xy

@@ -41,6 +41,14 @@ def test_unknown_suite_and_task_list_the_valid_ones(tmp_path):
     assert not (tmp_path / "a").exists()
 
 
+def test_collect_names_the_tasks_without_an_expert_before_writing_anything(tmp_path):
+    """libero_10's microwave task has no scripted expert: the collection stops before the first episode, not
+    after hours of the tasks before it."""
+    assert_one_line_error(run("collect", "--suite", "libero_10", "--episodes", "1", "--out", str(tmp_path / "a"),
+                              ok=False), "no scripted expert for 1 task(s) of libero_10", "microwave", "--tasks")
+    assert not (tmp_path / "a").exists()
+
+
 def test_collect_refuses_a_non_empty_folder_and_keeps_its_files(tmp_path):
     keep = tmp_path / "mine.txt"
     keep.write_text("precious")

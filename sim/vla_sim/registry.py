@@ -69,6 +69,12 @@ def make_env(suite: str, task: str, **kwargs):
     return ManipulationEnv(entry.task(), suite=suite, tool=tool, **kwargs)
 
 
+def has_expert(suite: str, task: str) -> bool:
+    """Whether a task has a scripted expert (LIBERO tasks whose goals no primitive handles yet have none)."""
+    resolve_tasks(suite, [task])
+    return _SUITES[suite][task].expert is not None
+
+
 def make_expert(suite: str, task: str) -> PlanExpert:
     """The scripted expert of a task: `expert.reset(env)` then `expert.act(env)` each step."""
     resolve_tasks(suite, [task])

@@ -77,11 +77,9 @@ def has_expert(suite: str, task: str) -> bool:
 
 def make_expert(suite: str, task: str) -> PlanExpert:
     """The scripted expert of a task: `expert.reset(env)` then `expert.act(env)` each step."""
-    resolve_tasks(suite, [task])
-    expert = _SUITES[suite][task].expert
-    if expert is None:
+    if not has_expert(suite, task):
         raise UserError(f"no scripted expert for {suite}/{task} yet")
-    return PlanExpert(expert)
+    return PlanExpert(_SUITES[suite][task].expert)
 
 
 def official_initial_states(suite: str) -> int | None:

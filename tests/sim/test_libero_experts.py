@@ -97,3 +97,41 @@ def test_a_bowl_still_tipping_after_the_settling_steps_is_picked():
     env, success = _run_expert("libero_spatial", task, 0)
     assert success
     env.close()
+
+
+PLATE_PUSH = "push_the_plate_to_the_front_of_the_stove"
+
+
+def test_an_object_in_a_pushed_plates_path_is_set_aside_out_of_it():
+    """libero_goal task 5, state 5: the cream cheese stands in the plate's way to the front of the stove
+    (pushed ahead, it jams against the stove and the plate rides up on it). The plan names it; the place found
+    for it is on the table, off the plate's strip, and clear of everything else."""
+    from vla_sim.libero.experts import _segment_distance, free_spot, obstacles, push_plan
+    from vla_sim.libero.geometry import Geometry
+
+    env = registry.make_env("libero_goal", PLATE_PUSH, render_mode=None)
+    env.reset(seed=5, options={"init_state": 5})
+    plate = Geometry(env, "plate_1")
+    lo, hi = plate.box()
+    radius = 0.5 * float(min(hi[:2] - lo[:2]))
+    region = Geometry(env, "main_table_stove_front_region")
+    goal, blockers = push_plan(env, plate, region, radius)
+    assert blockers == ["cream_cheese_1"]
+    assert (region.box()[0][:2] < goal).all() and (goal < region.box()[1][:2]).all()
+    spot = free_spot(env, "cream_cheese_1", [(plate.center()[:2], goal, radius)])
+    cheese = Geometry(env, "cream_cheese_1")
+    half = float(np.linalg.norm(cheese.hull_points()[:, :2] - cheese.center()[:2], axis=1).max())
+    assert _segment_distance(spot[None], plate.center()[:2], goal)[0] > radius + half
+    others = obstacles(env, exclude="cream_cheese_1")
+    assert np.linalg.norm(others[:, :2] - spot, axis=1).min() > half
+    assert (np.abs(spot) < [0.5, 0.6]).all()  # on the table (1.0 x 1.2 m, centred at the origin)
+    env.close()
+
+
+@pytest.mark.slow
+def test_the_plate_is_pushed_after_the_cheese_is_set_aside():
+    """The same state, run: it failed before the expert set the cheese aside (42% of the 50 states passed)."""
+    env, success = _run_expert("libero_goal", PLATE_PUSH, 5)
+    cheese = env.data.xpos[env.model.body(env.raw.env.objects_dict["cream_cheese_1"].root_body).id]
+    assert success and cheese[2] > 0.85  # the cheese set down on the table, not dropped off it
+    env.close()

@@ -28,6 +28,7 @@ from vla.model.grounding import point_errors_px
 from vla.model.modeling import VLAModel
 from vla.model.processing import Normalizer
 from vla.train.logs import MetricsLog, plot_curves
+from vla.train.schedule import CosineSchedule
 from vla.train.state import STATE_JSON, load_training_state, save_training_state
 
 KEEP_CHECKPOINTS = 2
@@ -159,7 +160,6 @@ def train(config: str, dataset: str | Path | list[str | Path], out: str | Path, 
     `stop_after` ends this call early at that step (tests use it). `precision`: see resolve_precision; a
     resumed run keeps the precision it started with."""
     from accelerate import Accelerator
-    from transformers import get_cosine_schedule_with_warmup
 
     from vla.train.data import EpisodeStore, WindowDataset, WindowSpec, train_val_split
 
@@ -227,7 +227,9 @@ def train(config: str, dataset: str | Path | list[str | Path], out: str | Path, 
     norm = make_normalizer(store, cfg, codec)
     ema = torch.optim.swa_utils.AveragedModel(model, device=accelerator.device, multi_avg_fn=_ema_fn(cfg.ema_decay))
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    scheduler = get_cosine_schedule_with_warmup(optimizer, cfg.warmup_steps, cfg.steps)
+    schedule = CosineSchedule(cfg.warmup_steps, cfg.steps)
+    # through a lambda: LambdaLR would save a callable object's fields and a resume would keep the old --steps
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda i: schedule(i))
     data_rng = torch.Generator().manual_seed(cfg.seed * 1000 + accelerator.process_index)
 
     out.mkdir(parents=True, exist_ok=True)
@@ -304,12 +306,14 @@ def train(config: str, dataset: str | Path | list[str | Path], out: str | Path, 
         if cfg.grad_clip:
             accelerator.clip_grad_norm_(model.parameters(), cfg.grad_clip)
         optimizer.step()
+        seconds = elapsed_before + time.monotonic() - t0
+        if minutes is not None:  # a time budget: the cosine reaches zero when the time is spent
+            schedule.time_fraction = seconds / (minutes * 60)
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
         ema.update_parameters(raw)
         step += 1
         bar.update(1)
-        seconds = elapsed_before + time.monotonic() - t0
         if step % log_every == 0 or step == end:
             now = time.monotonic()
             rate = (step - last_log) * cfg.frames_per_batch / max(now - last_t, 1e-9)

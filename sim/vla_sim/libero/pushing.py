@@ -1,0 +1,151 @@
+"""Pushing a dish (a plate) along the table, and setting aside what stands in its way."""
+
+from __future__ import annotations
+
+import mujoco
+import numpy as np
+from scipy.spatial import cKDTree
+
+from vla_sim.experts.primitives import CLOSE, Arm, Plan, down_quat, move_to, yaw_of_tool
+from vla_sim.libero.experts import (APPROACH, COMFORT_REACH, FINGER_OFFSET, FINGER_RADIUS, HAND_ABOVE, ROBOT_BASE,
+                                    carry_and_release, nearest_yaw, obstacles, pick_object, root_body,
+                                    segment_distance)
+from vla_sim.libero.geometry import COLLISION_GROUP, Geometry
+
+PUSH_HEIGHT = 0.008  # height of the tool point above a pushed dish's bottom (fingertips ~1 cm lower) (m)
+PUSH_STEPS = 200  # at most this many steps of pushing
+PUSH_LEAD = 0.03  # how far ahead of their place in the dish the pushing fingers are sent (m)
+PUSH_SLIP = 0.025  # fingers this far ahead of their place in the dish have slipped: set them back (m)
+PUSH_INSET = 0.03  # the pushing fingers' center stands this far inside the dish's edge (m)
+PUSH_TOLERANCE = 0.01  # a push ends with the object's center this close to its goal (m)
+PUSH_MARGIN = 0.015  # a pushed dish's goal is at least this far inside the target's box (m)
+PUSH_ROOM = 0.03  # room beside a dish's path beyond which more room does not matter in choosing its goal (m)
+BLOCK_DEPTH = 0.02  # a loose object reaching this far into a pushed dish's path is set aside first (m)
+ASIDE_ROOM = 0.015  # room around an object set aside, beyond it and the open fingers (m)
+ASIDE_RANGE = 0.3  # an object is set aside at most this far from where it stands, along each axis (m)
+
+
+def push_object(arm: Arm, name: str, target: str) -> Plan:
+    """Slide a dish (a plate) along the table into `target`: the closed fingers stand in it by the rim on the
+    side it goes to and push that rim from inside. (From outside, the push would start behind the plate, where
+    a cabinet or the arm's reach often leaves no room.) Loose objects deep in the dish's path are set aside
+    first: pushed ahead, they jam against the next fixture and the dish rides up on them."""
+    env = arm.env
+    obj = Geometry(env, name)
+    lo, hi = obj.box()
+    radius = 0.5 * float(min(hi[:2] - lo[:2]))
+    push_z = lo[2] + PUSH_HEIGHT
+    goal, blockers = push_plan(env, obj, Geometry(env, target), radius)
+    for other in blockers:
+        yield from set_aside(arm, other, keep_clear=[(obj.center()[:2], goal, radius)])
+
+    def heading() -> tuple[np.ndarray, float]:
+        err = goal - obj.center()[:2]
+        return err / max(np.linalg.norm(err), 1e-9), float(np.linalg.norm(err))
+
+    u, _ = heading()
+    start = np.r_[obj.center()[:2] + u * (radius - PUSH_INSET), push_z]
+    # The fingers close across the path: both press the rim (along it, one finger tips the dish up).
+    quat = down_quat(nearest_yaw(float(np.arctan2(u[1], u[0])), yaw_of_tool(arm.pose()[1])))
+    high = np.r_[start[:2], max(arm.pose()[0][2], start[2] + 0.1)]
+    yield from move_to(arm, (high, quat), CLOSE, tol=0.015, max_steps=70)
+    yield from move_to(arm, (start, quat), CLOSE, tol=0.008, max_steps=40, speed=0.6)
+    for _ in range(PUSH_STEPS):
+        u, dist = heading()
+        if dist < PUSH_TOLERANCE:
+            break
+        spot = obj.center()[:2] + u * (radius - PUSH_INSET)  # the fingers' place in the dish, wherever it is now
+        if (arm.pose()[0][:2] - spot) @ u > PUSH_SLIP:
+            # The fingers slid ahead over the floor of the dish to its rim: lift, set them back, go on.
+            up = np.r_[arm.pose()[0][:2], push_z + 0.03]
+            yield from move_to(arm, (up, quat), CLOSE, tol=0.01, max_steps=10)
+            yield from move_to(arm, (np.r_[spot, push_z + 0.03], quat), CLOSE, tol=0.01, max_steps=20)
+            yield from move_to(arm, (np.r_[spot, push_z], quat), CLOSE, tol=0.006, max_steps=15, speed=0.6)
+            continue
+        # A little ahead of that place: pressed onto the dish's floor, the fingers drag it along.
+        yield arm.action(np.r_[spot + u * min(dist, PUSH_LEAD), push_z], quat, CLOSE, speed=0.6)
+    yield from move_to(arm, (arm.pose()[0] + [0, 0, 0.1], quat), CLOSE, tol=0.02, max_steps=30)
+
+
+def push_plan(env, obj: Geometry, dest: Geometry, radius: float) -> tuple[np.ndarray, list[str]]:
+    """Where a pushed dish's center goes (xy, inside `dest`) and the loose objects to set aside first. Of the
+    target's center and a 3x3 grid inside it, the goal whose straight path needs the fewest objects moved
+    (those reaching more than BLOCK_DEPTH into the dish's path), then leaves the most room to the rest (up to
+    PUSH_ROOM), then is the shortest."""
+    start = obj.center()[:2]
+    lo, hi = dest.box()
+    low, high = lo[:2] + PUSH_MARGIN, hi[:2] - PUSH_MARGIN
+    grid = [np.linspace(a, b, 3) if b > a else np.array([(a + b) / 2]) for a, b in zip(low, high)]
+    goals = [dest.center()[:2]] + [np.array([x, y]) for x in grid[0] for y in grid[1]]
+    inner = env.raw.env
+    rim = obj.box()[1][2]
+    things = {}  # what a sliding dish meets: each thing's points up to a little above its rim (xy)
+    for n in list(inner.objects_dict) + list(inner.fixtures_dict):
+        if n not in (obj.name, dest.name):
+            points = Geometry(env, n).surface_points()
+            if (points[:, 2] < rim + 0.03).any():
+                things[n] = points[points[:, 2] < rim + 0.03, :2]
+    best, best_score = (goals[0], []), None
+    for goal in goals:
+        moved, room = [], PUSH_ROOM
+        for n, points in things.items():
+            gap = float(segment_distance(points, start, goal).min()) - radius
+            if gap < -BLOCK_DEPTH:
+                moved.append(n)
+            else:
+                room = min(room, gap)
+        fixed = sum(n not in inner.objects_dict for n in moved)  # fixtures cannot be moved
+        score = (-fixed, -len(moved), room - 0.1 * float(np.linalg.norm(goal - start)))
+        if best_score is None or score > best_score:
+            best, best_score = (goal, moved), score
+    goal, moved = best
+    return goal, [n for n in moved if n in inner.objects_dict]
+
+
+def set_aside(arm: Arm, name: str, keep_clear: list[tuple[np.ndarray, np.ndarray, float]]) -> Plan:
+    """Move a loose object out of the way: to the nearest free place on the surface it stands on that keeps
+    the strips `keep_clear` ((xy start, xy end, half-width)) free. Nothing happens when there is none."""
+    env = arm.env
+    bottom = Geometry(env, name).box()[0][2]
+    spot = free_spot(env, name, keep_clear)
+    if spot is None:
+        return
+    yield from pick_object(arm, name)
+    yield from carry_and_release(arm, name, lambda: spot, top=bottom)
+
+
+def free_spot(env, name: str, keep_clear: list[tuple[np.ndarray, np.ndarray, float]]) -> np.ndarray | None:
+    """The nearest place (xy, within ASIDE_RANGE) for an object's center where it, the open fingers and the hand
+    coming down have room, on the same support it stands on, within comfortable reach, off the strips."""
+    obj = Geometry(env, name)
+    lo, hi = obj.box()
+    here = obj.center()[:2]
+    half = float(np.linalg.norm(obj.hull_points()[:, :2] - here, axis=1).max())  # its reach from its center
+    need = max(half + 2 * FINGER_RADIUS, FINGER_OFFSET + FINGER_RADIUS) + ASIDE_ROOM  # a finger may be outside it
+    others = obstacles(env, exclude=name)
+    others = others[others[:, 2] < hi[2] + HAND_ABOVE + APPROACH, :2]  # what the fingers and hand meet going down
+    steps = np.arange(-ASIDE_RANGE, ASIDE_RANGE + 1e-9, 0.01)
+    spots = (here + np.stack(np.meshgrid(steps, steps, indexing="ij"), -1).reshape(-1, 2))
+    ok = cKDTree(others).query(spots)[0] >= need
+    for a, b, width in keep_clear:
+        ok &= segment_distance(spots, a, b) >= width + half + ASIDE_ROOM
+    base = env.data.xpos[env.model.body(ROBOT_BASE).id][:2]
+    reach = np.linalg.norm(spots - base, axis=1)
+    ok &= (reach <= COMFORT_REACH) & (reach >= 0.35)
+    support = _support_below(env, here, lo[2], obj.body)
+    for i in np.argsort(np.linalg.norm(spots - here, axis=1)):
+        if ok[i] and support is not None and _support_below(env, spots[i], lo[2], obj.body) == support:
+            return spots[i]
+    return None
+
+
+def _support_below(env, xy: np.ndarray, z: float, exclude: int) -> int | None:
+    """The body whose collision surface is right below (xy, z) (within 1 cm), or None."""
+    m, d = env.model, env.data
+    groups = np.zeros(6, np.uint8)
+    groups[COLLISION_GROUP] = 1
+    hit = np.zeros(1, np.int32)
+    dist = mujoco.mj_ray(m, d, np.r_[xy, z + 0.005], np.array([0.0, 0.0, -1.0]), groups, 1, exclude, hit)
+    if hit[0] < 0 or dist > 0.015:
+        return None
+    return root_body(m, int(m.geom_bodyid[hit[0]]))

@@ -189,7 +189,9 @@ def carry_and_release(arm: Arm, name: str, spot: Callable[[], np.ndarray], top: 
 
     if ee[2] < travel - 0.02:  # up first, then across: a diagonal would cut the corners of what is in the way
         yield from move_to(arm, (np.r_[ee[:2], travel], quat), CLOSE, tol=0.02, max_steps=40)
-    yield from move_to(arm, over(travel), CLOSE, tol=0.015, max_steps=80)
+    # Loosely: near full reach the last centimetre across is where the controller stalls (libero_spatial task 4
+    # spent 50 of its 220 steps 16 mm from this point); the moves down refine the place.
+    yield from move_to(arm, over(travel), CLOSE, tol=0.025, max_steps=80)
     yield from move_to(arm, over(release_z + 0.04), CLOSE, tol=0.012, max_steps=40)
     yield from move_to(arm, over(release_z), CLOSE, tol=0.008, max_steps=20, speed=0.5)
     # Then down until the object rests on something (a concave plate, a drawer's floor sit lower than their

@@ -147,3 +147,14 @@ def test_a_carry_near_full_reach_does_not_stall_short_of_its_place():
     env, success = _run_expert("libero_spatial", task, 4)
     assert success and env.steps < 200
     env.close()
+
+
+@pytest.mark.slow
+def test_a_bowl_in_the_pushing_hands_way_is_nudged_aside():
+    """libero_goal task 5, state 4: the bowl stands beside the plate's start, where the hand (closing across the
+    path, 20 cm long) sweeps; shoved along, it made the plate ride up. The expert nudges it out of the way first."""
+    env, success = _run_expert("libero_goal", PLATE_PUSH, 4)
+    bowl = env.data.xpos[env.model.body(env.raw.env.objects_dict["akita_black_bowl_1"].root_body).id]
+    assert success
+    assert np.linalg.norm(bowl[:2] - [-0.105, -0.013]) > 0.03  # moved from where state 4 has it
+    env.close()

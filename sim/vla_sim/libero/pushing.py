@@ -1,4 +1,5 @@
-"""Pushing a dish (a plate) along the table, and setting aside what stands in its way."""
+"""Pushing a dish (a plate) along the table, and clearing its way first: setting aside what stands in the dish's
+path, nudging what stands in the hand's."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from vla_sim.experts.primitives import CLOSE, Arm, Plan, down_quat, move_to, yaw_of_tool
-from vla_sim.libero.experts import (APPROACH, COMFORT_REACH, FINGER_OFFSET, FINGER_RADIUS, HAND_ABOVE, ROBOT_BASE,
-                                    carry_and_release, nearest_yaw, obstacles, pick_object, root_body,
+from vla_sim.libero.experts import (APPROACH, COMFORT_REACH, FINGER_OFFSET, FINGER_RADIUS, HAND_ABOVE, HAND_RADIUS,
+                                    ROBOT_BASE, carry_and_release, nearest_yaw, obstacles, pick_object, root_body,
                                     segment_distance)
 from vla_sim.libero.geometry import COLLISION_GROUP, Geometry
 
@@ -22,14 +23,20 @@ PUSH_MARGIN = 0.015  # a pushed dish's goal is at least this far inside the targ
 PUSH_ROOM = 0.03  # room beside a dish's path beyond which more room does not matter in choosing its goal (m)
 BLOCK_DEPTH = 0.02  # a loose object reaching this far into a pushed dish's path is set aside first (m)
 ASIDE_ROOM = 0.015  # room around an object set aside, beyond it and the open fingers (m)
+HAND_BOTTOM = 0.03  # the hand's collision hull starts this far above the tool point (m)
+NUDGE_HEIGHT = 0.015  # height of the tool point above a nudged object's bottom (fingertips 5 mm lower) (m)
+NUDGE_MARGIN = 0.01  # a nudge clears the hand's strip by this much, and needs this much room where it ends (m)
+NUDGE_STEPS = 40  # at most this many steps of nudging
+NUDGE_RANGE = 0.1  # the longest nudge (m)
 ASIDE_RANGE = 0.3  # an object is set aside at most this far from where it stands, along each axis (m)
 
 
 def push_object(arm: Arm, name: str, target: str) -> Plan:
     """Slide a dish (a plate) along the table into `target`: the closed fingers stand in it by the rim on the
     side it goes to and push that rim from inside. (From outside, the push would start behind the plate, where
-    a cabinet or the arm's reach often leaves no room.) Loose objects deep in the dish's path are set aside
-    first: pushed ahead, they jam against the next fixture and the dish rides up on them."""
+    a cabinet or the arm's reach often leaves no room.) First, loose objects deep in the dish's path are set
+    aside (pushed ahead, they jam against the next fixture and the dish rides up on them), and those in the
+    hand's way beside it are nudged out of it."""
     env = arm.env
     obj = Geometry(env, name)
     lo, hi = obj.box()
@@ -38,6 +45,8 @@ def push_object(arm: Arm, name: str, target: str) -> Plan:
     goal, blockers = push_plan(env, obj, Geometry(env, target), radius)
     for other in blockers:
         yield from set_aside(arm, other, keep_clear=[(obj.center()[:2], goal, radius)])
+    for other, shift in hand_blockers(env, obj, goal, radius, push_z).items():
+        yield from nudge(arm, other, shift)
 
     def heading() -> tuple[np.ndarray, float]:
         err = goal - obj.center()[:2]
@@ -100,6 +109,61 @@ def push_plan(env, obj: Geometry, dest: Geometry, radius: float) -> tuple[np.nda
             best, best_score = (goal, moved), score
     goal, moved = best
     return goal, [n for n in moved if n in inner.objects_dict]
+
+
+def hand_blockers(env, obj: Geometry, goal: np.ndarray, radius: float, push_z: float) -> dict[str, np.ndarray]:
+    """Loose objects the pushing hand would hit, each with the shortest shift (xy) along the table that clears
+    the hand's way and lands on free table (none found: left out). The fingers close across the path, so the
+    hand's lower edge (3 cm above the tool point) sweeps about 11 cm each side of it: a bowl beside the plate's
+    start stands there, is shoved along, and the plate rides up on it."""
+    start = obj.center()[:2]
+    u = (goal - start) / max(float(np.linalg.norm(goal - start)), 1e-9)
+    across = np.r_[-u[1], u[0], 0.0]
+    hand = np.array([np.r_[start + (goal - start) * f + u * (radius - PUSH_INSET), push_z + HAND_BOTTOM + 0.01]
+                     + across * t for f in np.linspace(0.0, 1.0, 8) for t in np.linspace(-0.09, 0.09, 7)])
+    hand_tree = cKDTree(hand[:, :2])
+    out = {}
+    for n in env.raw.env.objects_dict:
+        if n == obj.name:
+            continue
+        points = Geometry(env, n).surface_points()
+        high = points[points[:, 2] > push_z + HAND_BOTTOM, :2]
+        if not len(high) or hand_tree.query(high)[0].min() >= HAND_RADIUS:
+            continue
+        others = obstacles(env, exclude=n)
+        others = cKDTree(others[others[:, 2] < points[:, 2].max(), :2])
+        shifts = [np.array([np.cos(a), np.sin(a)]) * d for d in np.arange(0.02, NUDGE_RANGE + 1e-9, 0.01)
+                  for a in np.linspace(-np.pi, np.pi, 16, endpoint=False)]
+        for shift in shifts:  # the shortest first
+            if (hand_tree.query(high + shift)[0].min() >= HAND_RADIUS + NUDGE_MARGIN
+                    and others.query(points[:, :2] + shift)[0].min() >= NUDGE_MARGIN):
+                out[n] = shift
+                break
+    return out
+
+
+def nudge(arm: Arm, name: str, shift: np.ndarray) -> Plan:
+    """Slide a loose object by `shift` (xy) along the table: the closed fingers come down beside it, low, and
+    push it there."""
+    env = arm.env
+    obj = Geometry(env, name)
+    lo, hi = obj.box()
+    center = obj.center()[:2]
+    distance = float(np.linalg.norm(shift))
+    direction = shift / max(distance, 1e-9)
+    reach = float(np.linalg.norm(obj.hull_points()[:, :2] - center, axis=1).max())
+    start = center - direction * (reach + 0.02)
+    z = lo[2] + NUDGE_HEIGHT
+    # Fingers close along the object's side (the hand, 20 cm along the closing direction, stays beside it).
+    quat = down_quat(nearest_yaw(float(np.arctan2(direction[1], direction[0])), yaw_of_tool(arm.pose()[1])))
+    yield from move_to(arm, (np.r_[start, max(arm.pose()[0][2], hi[2] + 0.05)], quat), CLOSE, tol=0.015,
+                       max_steps=60)
+    yield from move_to(arm, (np.r_[start, z], quat), CLOSE, tol=0.01, max_steps=30)
+    for _ in range(NUDGE_STEPS):
+        if (obj.center()[:2] - center) @ direction >= distance:
+            break
+        yield arm.action(np.r_[arm.pose()[0][:2] + direction * 0.03, z], quat, CLOSE, speed=0.5)
+    yield from move_to(arm, (arm.pose()[0] + [0, 0, 0.06], quat), CLOSE, tol=0.02, max_steps=15)
 
 
 def set_aside(arm: Arm, name: str, keep_clear: list[tuple[np.ndarray, np.ndarray, float]]) -> Plan:

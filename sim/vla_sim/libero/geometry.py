@@ -55,7 +55,13 @@ class Geometry:
         """Points spread over the object's surfaces about SURFACE_SPACING apart (a box-like mesh has vertices
         only at its corners: distances to its walls need points on them)."""
         if self._surfaces is None:
-            self._surfaces = [(g, _surface_samples(self.env.model, g, local)) for g, local in self._parts]
+            # Samples are in each geom's own frame, fixed for a model: computed once per env (planners ask for
+            # every object's surface several times an episode; sampling a cabinet takes a good part of a second).
+            cache = self.env.__dict__.setdefault("_surface_samples", {})
+            for g, local in self._parts:
+                if g not in cache:
+                    cache[g] = _surface_samples(self.env.model, g, local)
+            self._surfaces = [(g, cache[g]) for g, _ in self._parts]
         return self._world(self._surfaces)
 
     def _world(self, parts: list[tuple[int, np.ndarray]]) -> np.ndarray:

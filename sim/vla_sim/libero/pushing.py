@@ -126,7 +126,7 @@ def hand_blockers(env, obj: Geometry, goal: np.ndarray, radius: float, push_z: f
     for n in env.raw.env.objects_dict:
         if n == obj.name:
             continue
-        points = Geometry(env, n).surface_points()
+        points = Geometry(env, n).hull_points()  # the outline is enough here, and a bowl has 10^5 surface points
         high = points[points[:, 2] > push_z + HAND_BOTTOM, :2]
         if not len(high) or hand_tree.query(high)[0].min() >= HAND_RADIUS:
             continue

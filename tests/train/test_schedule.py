@@ -41,15 +41,16 @@ def test_the_time_budget_drives_the_cosine_when_it_runs_out_first():
 
 @pytest.mark.slow
 def test_a_run_with_minutes_ends_with_its_learning_rate_decayed(tmp_path):
-    """`vla train --minutes` on a preset of 20,000 steps: the run stops on time with the LR near zero (it used
-    to stop at the full LR: the cosine spanned the 20,000 steps it never reached)."""
+    """`vla train --steps 100000 --minutes M`: the run stops on time with the LR near zero (it used to stop at
+    nearly the full LR: the cosine spanned the 100,000 steps it never reached)."""
     from vla.collection import collect
     from vla.train.loop import train
 
     collect("toy", None, 4, tmp_path / "data", image_size=64, progress=False)
-    result = train("tiny", tmp_path / "data", tmp_path / "run", minutes=0.3, log_every=1, progress=False,
-                   overrides={"image_size": 32, "warmup_steps": 2})
-    rows = list(csv.DictReader((tmp_path / "run" / "metrics.csv").open()))
-    lr = [float(r["lr"]) for r in rows]
-    assert 5 < result["step"] < result["config"]["steps"]
-    assert max(lr) > 0.5 * result["config"]["lr"] and lr[-1] < 0.05 * result["config"]["lr"]
+    result = train("tiny", tmp_path / "data", tmp_path / "run", steps=100_000, minutes=0.3, log_every=1,
+                   progress=False, overrides={"image_size": 32, "warmup_steps": 1})
+    lr = [float(r["lr"]) for r in csv.DictReader((tmp_path / "run" / "metrics.csv").open())]
+    peak = result["config"]["lr"]
+    assert 2 <= result["step"] < result["config"]["steps"]  # stopped by the clock, however slow the machine
+    assert lr[-1] < 0.05 * peak  # decayed to (nearly) zero by the end of the budget; it used to stay at peak
+    assert all(b <= a for a, b in zip(lr, lr[1:]))  # and on its way down from the first step on

@@ -140,7 +140,7 @@ def test_the_plate_is_pushed_after_the_cheese_is_set_aside():
 
 @pytest.mark.slow
 def test_a_carry_near_full_reach_does_not_stall_short_of_its_place():
-    """libero_spatial task 4, state 4: the bowl from the top drawer to a plate 0.73 m from the arm's base. The
+    """libero_spatial task 4, state 4 (seed 4): the bowl from the top drawer to a plate 0.73 m from the arm's base. The
     carry used to hold 50 steps 16 mm short of its waypoint (the controller does not push a stretched arm that
     little way) and the 220 steps ran out."""
     task = "pick_up_the_black_bowl_in_the_top_drawer_of_the_wooden_cabinet_and_place_it_on_the_plate"

@@ -23,12 +23,12 @@ PUSH_MARGIN = 0.015  # a pushed dish's goal is at least this far inside the targ
 PUSH_ROOM = 0.03  # room beside a dish's path beyond which more room does not matter in choosing its goal (m)
 BLOCK_DEPTH = 0.02  # a loose object reaching this far into a pushed dish's path is set aside first (m)
 ASIDE_ROOM = 0.015  # room around an object set aside, beyond it and the open fingers (m)
+ASIDE_RANGE = 0.3  # an object is set aside at most this far from where it stands, along each axis (m)
 HAND_BOTTOM = 0.03  # the hand's collision hull starts this far above the tool point (m)
 NUDGE_HEIGHT = 0.015  # height of the tool point above a nudged object's bottom (fingertips 5 mm lower) (m)
 NUDGE_MARGIN = 0.01  # a nudge clears the hand's strip by this much, and needs this much room where it ends (m)
 NUDGE_STEPS = 40  # at most this many steps of nudging
 NUDGE_RANGE = 0.1  # the longest nudge (m)
-ASIDE_RANGE = 0.3  # an object is set aside at most this far from where it stands, along each axis (m)
 
 
 def push_object(arm: Arm, name: str, target: str) -> Plan:
@@ -118,10 +118,11 @@ def hand_blockers(env, obj: Geometry, goal: np.ndarray, radius: float, push_z: f
     start stands there, is shoved along, and the plate rides up on it."""
     start = obj.center()[:2]
     u = (goal - start) / max(float(np.linalg.norm(goal - start)), 1e-9)
-    across = np.r_[-u[1], u[0], 0.0]
-    hand = np.array([np.r_[start + (goal - start) * f + u * (radius - PUSH_INSET), push_z + HAND_BOTTOM + 0.01]
-                     + across * t for f in np.linspace(0.0, 1.0, 8) for t in np.linspace(-0.09, 0.09, 7)])
-    hand_tree = cKDTree(hand[:, :2])
+    across = np.array([-u[1], u[0]])
+    # Where the hand's lower edge passes (xy): across the path at the fingers, all along the push.
+    hand = [start + (goal - start) * f + u * (radius - PUSH_INSET) + across * t
+            for f in np.linspace(0.0, 1.0, 8) for t in np.linspace(-0.09, 0.09, 7)]
+    hand_tree = cKDTree(np.array(hand))
     out = {}
     for n in env.raw.env.objects_dict:
         if n == obj.name:
@@ -197,8 +198,10 @@ def free_spot(env, name: str, keep_clear: list[tuple[np.ndarray, np.ndarray, flo
     reach = np.linalg.norm(spots - base, axis=1)
     ok &= (reach <= COMFORT_REACH) & (reach >= 0.35)
     support = _support_below(env, here, lo[2], obj.body)
+    if support is None:
+        return None
     for i in np.argsort(np.linalg.norm(spots - here, axis=1)):
-        if ok[i] and support is not None and _support_below(env, spots[i], lo[2], obj.body) == support:
+        if ok[i] and _support_below(env, spots[i], lo[2], obj.body) == support:
             return spots[i]
     return None
 

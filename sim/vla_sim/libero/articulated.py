@@ -8,9 +8,12 @@ A knob is grasped from above and turned about its hinge axis (the tool orbits th
 
 from __future__ import annotations
 
+from typing import Callable
+
 import mujoco
 import numpy as np
 
+from vla_sim.controller import quat_error
 from vla_sim.experts.primitives import CLOSE, OPEN, Arm, Plan, down_quat, hold, move_to, tool_quat, yaw_of_tool
 from vla_sim.libero.geometry import Geometry
 
@@ -20,6 +23,7 @@ HANDLE_DEPTH = 0.012  # the handle is the part of a drawer's front within this o
 FRONT_BEHIND_HANDLE = 0.03  # a drawer's front face lies about this far behind its handle's center (m)
 FRONT_WALL = 0.02  # thickness of a drawer's front (m)
 STANDOFF = 0.10  # the tool lines up this far in front of a handle before it moves in (m)
+HANDLE_CLOSE_STEPS, HANDLE_OPEN_STEPS = 6, 4  # steps for the fingers to close on a handle bar, and to let it go
 
 
 def fixture_joint(env, name: str) -> int:
@@ -75,9 +79,39 @@ def drawer_opening(env, region: str) -> np.ndarray | None:
     return front - pull[:2] * (FRONT_WALL + 0.5 * max(abs(joint_qpos(env, joint) - shut) - FRONT_WALL, 0.0))
 
 
-def _front_quat(pull: np.ndarray) -> np.ndarray:
-    """The tool horizontal, pointing into the drawer (against `pull`), fingers closing vertically."""
-    return tool_quat(-pull, [0.0, 0.0, 1.0])
+def open_footprint(env, region: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Where the drawer under `region` will stand when open, seen from above: its pull direction (xy unit vector)
+    and the box its parts cover then, as low and high corners in (along pull, across pull) coordinates."""
+    joint = fixture_joint(env, region)
+    pull = _slide(env, joint)[0][:2]
+    across = np.array([-pull[1], pull[0]])
+    points = _moving_points(env, joint)[:, :2]
+    u, v = points @ pull + max(joint_qpos(env, joint) - DRAWER_OPEN, 0.0), points @ across
+    return pull, np.array([u.min(), v.min()]), np.array([u.max(), v.max()])
+
+
+def open_room(env, region: str) -> Callable[[np.ndarray], float]:
+    """How far xy points stand outside the drawer under `region` when open, seen from above (negative: under
+    it), as a function of the points (an `experts.KeepOut`)."""
+    pull, lo, hi = open_footprint(env, region)
+    across = np.array([-pull[1], pull[0]])
+
+    def room(xy: np.ndarray) -> float:
+        q = np.c_[xy @ pull, xy @ across]
+        out = np.maximum(lo - q, q - hi)
+        inside = (out < 0).all(axis=1)
+        return float(np.min(np.where(inside, out.max(axis=1), np.linalg.norm(np.maximum(out, 0.0), axis=1))))
+
+    return room
+
+
+def _front_quat(pull: np.ndarray, current: np.ndarray) -> np.ndarray:
+    """The tool horizontal, pointing into the drawer (against `pull`), fingers closing vertically: of the two
+    such poses (the gripper is symmetric under a half turn about its axis), the one nearer `current`. The other
+    is a turn of about 180 degrees from a tool pointing down, which took 35 steps and drove the last wrist
+    joint to its limit when it started from an unusual pose."""
+    return min((tool_quat(-pull, [0.0, 0.0, s]) for s in (1.0, -1.0)),
+               key=lambda q: float(np.linalg.norm(quat_error(q, current))))
 
 
 def open_drawer(arm: Arm, region: str) -> Plan:
@@ -87,19 +121,18 @@ def open_drawer(arm: Arm, region: str) -> Plan:
     if joint_qpos(env, joint) <= DRAWER_OPEN:
         return
     pull, handle, _ = _slide(env, joint)
-    quat = _front_quat(pull)
-    yield from move_to(arm, (handle + pull * STANDOFF + [0, 0, 0.02], quat), OPEN, tol=0.015, max_steps=80)
-    yield from move_to(arm, (handle + pull * STANDOFF, quat), OPEN, tol=0.01, max_steps=30)
+    quat = _front_quat(pull, arm.pose()[1])
+    yield from move_to(arm, (handle + pull * STANDOFF, quat), OPEN, tol=0.012, max_steps=80)
     yield from move_to(arm, lambda: (_slide(env, joint)[1] - pull * 0.004, quat), OPEN, tol=0.006, max_steps=40,
-                       speed=0.5)
+                       speed=0.8)
     grip = arm.pose()[0]
-    yield from hold(arm, CLOSE, 10, (grip, quat))
+    yield from hold(arm, CLOSE, HANDLE_CLOSE_STEPS, (grip, quat))
     for _ in range(80):
         if joint_qpos(env, joint) <= DRAWER_OPEN:
             break
-        yield arm.action(arm.pose()[0] + pull * 0.03, quat, CLOSE, speed=0.5)
+        yield arm.action(arm.pose()[0] + pull * 0.03, quat, CLOSE, speed=0.8)
     here = arm.pose()[0]
-    yield from hold(arm, OPEN, 6, (here, quat))
+    yield from hold(arm, OPEN, HANDLE_OPEN_STEPS, (here, quat))
     yield from move_to(arm, (here + pull * 0.08, quat), OPEN, tol=0.02, max_steps=25)
     yield from move_to(arm, (here + pull * 0.08 + [0, 0, 0.12], down_quat(yaw_of_tool(arm.pose()[1]))), OPEN,
                        tol=0.03, max_steps=40)
@@ -112,7 +145,7 @@ def close_drawer(arm: Arm, region: str) -> Plan:
     if joint_qpos(env, joint) >= DRAWER_SHUT:
         return
     pull, handle, _ = _slide(env, joint)
-    quat = _front_quat(pull)
+    quat = _front_quat(pull, arm.pose()[1])
     yield from move_to(arm, (handle + pull * STANDOFF + [0, 0, 0.03], quat), CLOSE, tol=0.015, max_steps=80)
     yield from move_to(arm, (handle + pull * STANDOFF, quat), CLOSE, tol=0.01, max_steps=30)
     for _ in range(100):

@@ -36,17 +36,21 @@ ROBOT_PREFIXES = ("robot0_", "gripper0_", "mount0_")  # robosuite's names for th
 TILTED = np.radians(20.0)  # a bowl tilted more than this is grasped at the high side of its rim
 HIGH_COST = 30.0  # wrist turn (rad) a grasp point on a tilted rim may cost per metre below the rim's top
 APPROACH = 0.07  # the tool comes down the last this-many metres to a grasp slowly, straight (m)
+HAND_LENGTH, HAND_WIDTH = 0.10, 0.035  # half-sizes of the hand's collision box, along and across the closing (m)
+WRIST_RADIUS = 0.05  # the wrist above the hand, seen from above: about this far around the tool axis (m)
+KeepOut = Callable[[np.ndarray], float]  # how far xy points stand outside a region (negative: inside it) (m)
 
 
-def pick_object(arm: Arm, name: str, toward: np.ndarray | None = None) -> Plan:
-    """Grasp `name` from above and lift it clear of everything."""
+def pick_object(arm: Arm, name: str, toward: np.ndarray | None = None, keep_out: KeepOut | None = None) -> Plan:
+    """Grasp `name` from above and lift it clear of everything (with `keep_out`, a rim grasp keeps the hand and
+    wrist, seen from above, out of a region: under an open drawer, see `hand_outline`)."""
     env = arm.env
     obj = Geometry(env, name)
     lo, hi = obj.box()
     center = (lo + hi) / 2
     tool_yaw = yaw_of_tool(arm.pose()[1])
     if any(key in obj.category for key in RIM_GRASP):
-        point, closing = rim_grasp(env, obj, tool_yaw, toward)
+        point, closing = rim_grasp(env, obj, tool_yaw, toward, keep_out)
         yaw = nearest_yaw(closing - np.pi / 2, tool_yaw)
     else:
         yaw_obj, along, across = obj.yaw_and_extents()
@@ -67,32 +71,20 @@ def pick_object(arm: Arm, name: str, toward: np.ndarray | None = None) -> Plan:
     yield from move_to(arm, (above + [0, 0, 0.04], quat), CLOSE, tol=0.03, max_steps=30)
 
 
-def rim_grasp(env, obj: "Geometry", tool_yaw: float, toward: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+def rim_grasp(env, obj: "Geometry", tool_yaw: float, toward: np.ndarray | None = None,
+              keep_out: KeepOut | None = None) -> tuple[np.ndarray, float]:
     """Where fingers straddle the rim of a bowl or a mug, and the closing direction (world yaw, radial there).
 
     The rim is found in the body's frame, along the body axis nearest world up (meshes are modelled upright
     along some body axis), so tilted bowls (one resting on a ramekin) work; of 16 places around it, one
     with room for the open fingers and the hand that needs little wrist turn and no full reach."""
-    rot, origin = env.data.xmat[obj.body].reshape(3, 3), env.data.xpos[obj.body]
-    k = int(np.argmax(np.abs(rot[2])))  # the body axis that points (most nearly) up or down
-    axis = np.eye(3)[k] * np.sign(rot[2, k])
-    across = np.eye(3)[[i for i in range(3) if i != k]]  # the two body axes across it
-    local = (obj.points() - origin) @ rot
-    height = local @ axis
-    top = height.max()
-    ring = local[height > top - 0.004] @ across.T  # rim points, in the plane across the axis
-    middle = np.median(ring, axis=0)
-    radius = float(np.median(np.linalg.norm(ring - middle, axis=1)))
-    angles = np.linspace(-np.pi, np.pi, 16, endpoint=False)
-    radial = np.c_[np.cos(angles), np.sin(angles)] @ across  # body frame, across the axis
-    points = origin + (middle @ across + radial * (radius - 0.008) + axis * (top - 0.018)) @ rot.T
-    others = obstacles(env, exclude=obj.name)
-    # The object's own parts beyond its rim (a mug's handle) are in the way too.
-    beyond = np.linalg.norm(local @ across.T - middle, axis=1) > radius + 0.01
-    others = np.concatenate([others, obj.points()[beyond]])
-    closing = np.array([np.arctan2(d[1], d[0]) for d in radial @ rot.T])
+    points, closing, k, beyond = rim_places(env, obj)
+    rot = env.data.xmat[obj.body].reshape(3, 3)
+    others = np.concatenate([obstacles(env, exclude=obj.name), beyond])
     tree = cKDTree(others)  # nearest-obstacle queries for every probe of every candidate
     clearance = np.array([hand_clearance(p, c, tree) for p, c in zip(points, closing)])
+    if keep_out is not None:
+        clearance = np.minimum(clearance, [keep_out(hand_outline(p, c)) for p, c in zip(points, closing)])
     # Of the places with room for a finger, the one needing the least turn of the wrist (turns are slow).
     roomy = clearance >= min(TIGHT_ROOM, clearance.max())
     turn = np.abs(np.angle(np.exp(2j * (closing - np.pi / 2 - tool_yaw)))) / 2  # the gripper is symmetric
@@ -109,6 +101,41 @@ def rim_grasp(env, obj: "Geometry", tool_yaw: float, toward: np.ndarray | None =
     cost += ROOM_COST * np.maximum(0.0, RIM_ROOM - clearance)  # tighter places only when they save reach
     best = int(np.argmin(np.where(roomy, cost, np.inf)))
     return points[best], float(closing[best])
+
+
+def rim_places(env, obj: "Geometry") -> tuple[np.ndarray, np.ndarray, int, np.ndarray]:
+    """16 places around the rim of a bowl or a mug where the fingers can straddle its wall (world points, the
+    tool point there), the closing direction at each (world yaw, radial), the body axis nearest world up, and
+    the object's own points beyond its rim (a mug's handle: in a rim grasp's way too)."""
+    rot, origin = env.data.xmat[obj.body].reshape(3, 3), env.data.xpos[obj.body]
+    k = int(np.argmax(np.abs(rot[2])))  # the body axis that points (most nearly) up or down
+    axis = np.eye(3)[k] * np.sign(rot[2, k])
+    across = np.eye(3)[[i for i in range(3) if i != k]]  # the two body axes across it
+    local = (obj.points() - origin) @ rot
+    height = local @ axis
+    top = height.max()
+    ring = local[height > top - 0.004] @ across.T  # rim points, in the plane across the axis
+    middle = np.median(ring, axis=0)
+    radius = float(np.median(np.linalg.norm(ring - middle, axis=1)))
+    angles = np.linspace(-np.pi, np.pi, 16, endpoint=False)
+    radial = np.c_[np.cos(angles), np.sin(angles)] @ across  # body frame, across the axis
+    points = origin + (middle @ across + radial * (radius - 0.008) + axis * (top - 0.018)) @ rot.T
+    closing = np.array([np.arctan2(d[1], d[0]) for d in radial @ rot.T])
+    beyond = obj.points()[np.linalg.norm(local @ across.T - middle, axis=1) > radius + 0.01]
+    return points, closing, k, beyond
+
+
+def hand_outline(point: np.ndarray, closing: float) -> np.ndarray:
+    """Points (xy) outlining, seen from above, the hand (its collision box: 20 cm along the closing direction,
+    6.4 cm across) and the wrist above it (about WRIST_RADIUS around the tool axis) for a downward tool at
+    `point` closing along `closing` (world yaw)."""
+    along = np.array([np.cos(closing), np.sin(closing)])
+    side = np.array([-along[1], along[0]])
+    box = [point[:2] + along * t + side * s for t in np.linspace(-HAND_LENGTH, HAND_LENGTH, 9)
+           for s in (-HAND_WIDTH, 0.0, HAND_WIDTH)]
+    wrist = [point[:2] + WRIST_RADIUS * np.array([np.cos(a), np.sin(a)])
+             for a in np.linspace(-np.pi, np.pi, 12, endpoint=False)]
+    return np.array(box + wrist)
 
 
 def obstacles(env, exclude: str) -> np.ndarray:

@@ -3,7 +3,8 @@
 Each goal predicate becomes primitives that read the simulator every step (privileged state):
 - On(obj, target), In(obj, container): grasp `obj`, carry it above the target's support, lower it and let go
   (`vla_sim.libero.experts`). Plates are pushed instead (wider than the open fingers, too flat to grasp by the
-  rim; `vla_sim.libero.pushing`). A container inside a shut drawer: open it first.
+  rim; `vla_sim.libero.pushing`). A container inside a shut drawer: open it first, after sliding the object out
+  from under where the drawer will stand.
 - Open(drawer), Close(drawer): pull the handle, push it home; TurnOn/TurnOff(stove): turn its knob
   (`vla_sim.libero.articulated`). Hinged doors (the microwave) have no primitive yet: their tasks no expert.
 Order: knobs first, then drawers opened, objects moved, drawers closed (libero_10 lists "close" before "in").
@@ -17,10 +18,10 @@ import mujoco
 import numpy as np
 
 from vla_sim.experts.primitives import OPEN, Arm, Plan, hold
-from vla_sim.libero.articulated import close_drawer, fixture_joint, open_drawer, turn_knob
+from vla_sim.libero.articulated import close_drawer, fixture_joint, open_drawer, open_room, turn_knob
 from vla_sim.libero.experts import pick_object, place_on
 from vla_sim.libero.geometry import Geometry
-from vla_sim.libero.pushing import push_object
+from vla_sim.libero.pushing import nudge, out_of_drawer_shift, push_object
 
 SUPPORTED = {"on", "in", "open", "close", "turnon", "turnoff"}
 NO_PRIMITIVE = ("microwave",)  # hinged doors: nothing opens or closes them yet
@@ -55,9 +56,16 @@ def plan_goal(arm: Arm) -> Plan:
         elif any(key in Geometry(env, args[0]).category for key in PUSHED):
             yield from push_object(arm, args[0], args[1])
         else:
+            keep_out = None
             if kind == "in" and _in_drawer(env, args[1]):
+                # Half under the open drawer, the object could not be grasped: slide it out first (quickly, and
+                # the fingers leave it toward the handle without rising first: the step budget is tight).
+                shift = out_of_drawer_shift(env, args[0], args[1])
+                if shift is not None:
+                    yield from nudge(arm, args[0], shift, retreat=False, speed=1.0)
                 yield from open_drawer(arm, args[1])
-            yield from pick_object(arm, args[0], toward=Geometry(env, args[1]).center())
+                keep_out = open_room(env, args[1])  # the grasp keeps the hand and wrist out from under it
+            yield from pick_object(arm, args[0], toward=Geometry(env, args[1]).center(), keep_out=keep_out)
             yield from place_on(arm, args[0], args[1], inside=kind == "in")
 
 

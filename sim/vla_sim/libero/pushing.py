@@ -8,8 +8,9 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from vla_sim.experts.primitives import CLOSE, Arm, Plan, down_quat, move_to, yaw_of_tool
+from vla_sim.libero.articulated import open_room
 from vla_sim.libero.experts import (APPROACH, COMFORT_REACH, FINGER_OFFSET, FINGER_RADIUS, HAND_ABOVE, HAND_RADIUS,
-                                    ROBOT_BASE, carry_and_release, nearest_yaw, obstacles, pick_object, root_body,
+                                    HAND_SWEEP, HAND_WIDTH, RIM_GRASP, ROBOT_BASE, hand_outline, rim_places, carry_and_release, nearest_yaw, obstacles, pick_object, root_body,
                                     segment_distance)
 from vla_sim.libero.geometry import COLLISION_GROUP, Geometry
 
@@ -29,6 +30,8 @@ NUDGE_HEIGHT = 0.015  # height of the tool point above a nudged object's bottom 
 NUDGE_MARGIN = 0.01  # a nudge clears the hand's strip by this much, and needs this much room where it ends (m)
 NUDGE_STEPS = 40  # at most this many steps of nudging
 NUDGE_RANGE = 0.1  # the longest nudge (m)
+FINGERTIPS = 0.01  # the fingertips reach this far below the tool point (m)
+DRAWER_ROOM = 0.005  # the hand and wrist grasping next to an open drawer stay this far outside it, seen from above (m)
 
 
 def push_object(arm: Arm, name: str, target: str) -> Plan:
@@ -143,9 +146,9 @@ def hand_blockers(env, obj: Geometry, goal: np.ndarray, radius: float, push_z: f
     return out
 
 
-def nudge(arm: Arm, name: str, shift: np.ndarray) -> Plan:
+def nudge(arm: Arm, name: str, shift: np.ndarray, retreat: bool = True, speed: float = 0.5) -> Plan:
     """Slide a loose object by `shift` (xy) along the table: the closed fingers come down beside it, low, and
-    push it there."""
+    push it there; then (with `retreat`) rise straight up."""
     env = arm.env
     obj = Geometry(env, name)
     lo, hi = obj.box()
@@ -157,14 +160,56 @@ def nudge(arm: Arm, name: str, shift: np.ndarray) -> Plan:
     z = lo[2] + NUDGE_HEIGHT
     # Fingers close along the object's side (the hand, 20 cm along the closing direction, stays beside it).
     quat = down_quat(nearest_yaw(float(np.arctan2(direction[1], direction[0])), yaw_of_tool(arm.pose()[1])))
-    yield from move_to(arm, (np.r_[start, max(arm.pose()[0][2], hi[2] + 0.05)], quat), CLOSE, tol=0.015,
-                       max_steps=60)
+    # Across at a height that clears the hand's strip (descending on the way when coming from higher), then down.
+    here = arm.pose()[0]
+    high = max(clear_height(env, here[:2], start), hi[2] + 0.05)
+    if here[2] < high - 0.02:
+        yield from move_to(arm, (np.r_[here[:2], high], quat), CLOSE, tol=0.02, max_steps=30)
+    yield from move_to(arm, (np.r_[start, high], quat), CLOSE, tol=0.02, max_steps=60)
     yield from move_to(arm, (np.r_[start, z], quat), CLOSE, tol=0.01, max_steps=30)
     for _ in range(NUDGE_STEPS):
         if (obj.center()[:2] - center) @ direction >= distance:
             break
-        yield arm.action(np.r_[arm.pose()[0][:2] + direction * 0.03, z], quat, CLOSE, speed=0.5)
-    yield from move_to(arm, (arm.pose()[0] + [0, 0, 0.06], quat), CLOSE, tol=0.02, max_steps=15)
+        yield arm.action(np.r_[arm.pose()[0][:2] + direction * 0.03, z], quat, CLOSE, speed=speed)
+    if retreat:
+        yield from move_to(arm, (arm.pose()[0] + [0, 0, 0.06], quat), CLOSE, tol=0.02, max_steps=15)
+
+
+def out_of_drawer_shift(env, name: str, region: str) -> np.ndarray | None:
+    """The shortest shift (xy) along the table after which a loose object can be grasped with the drawer under
+    `region` open (the hand and the wrist, seen from above, outside the open drawer), landing on free table;
+    None when it can be grasped already, or when no shift of at most NUDGE_RANGE does it. (A bowl half under
+    an open drawer cannot be grasped: the hand and wrist come down into the drawer.)"""
+    room = open_room(env, region)
+    obj = Geometry(env, name)
+    points = obj.hull_points()
+    if any(key in obj.category for key in RIM_GRASP):
+        places, closing, _, _ = rim_places(env, obj)
+
+        def graspable(shift: np.ndarray) -> bool:
+            return any(room(hand_outline(p[:2] + shift, c)) >= DRAWER_ROOM for p, c in zip(places, closing))
+    else:
+        def graspable(shift: np.ndarray) -> bool:
+            return room(points[:, :2] + shift) >= DRAWER_ROOM + HAND_WIDTH
+
+    if graspable(np.zeros(2)):
+        return None
+    others = obstacles(env, exclude=name)
+    others = cKDTree(others[others[:, 2] < points[:, 2].max(), :2])
+    for d in np.arange(0.02, NUDGE_RANGE + 1e-9, 0.01):  # the shortest first
+        for a in np.linspace(-np.pi, np.pi, 16, endpoint=False):
+            shift = np.array([np.cos(a), np.sin(a)]) * d
+            if graspable(shift) and others.query(points[:, :2] + shift)[0].min() >= NUDGE_MARGIN:
+                return shift
+    return None
+
+
+def clear_height(env, a: np.ndarray, b: np.ndarray) -> float:
+    """The lowest tool height at which the fingertips and the hand pass above everything in the strip the hand
+    sweeps going from a to b (xy)."""
+    points = obstacles(env, exclude="")
+    near = segment_distance(points[:, :2], a, b) < HAND_SWEEP
+    return float(points[near, 2].max() if near.any() else -np.inf) + FINGERTIPS + NUDGE_MARGIN
 
 
 def set_aside(arm: Arm, name: str, keep_clear: list[tuple[np.ndarray, np.ndarray, float]]) -> Plan:

@@ -60,6 +60,25 @@ def test_seeded_scenes_are_reproducible(env):
     assert not np.allclose(_object_qpos(env), a, atol=1e-3)
 
 
+def test_an_episode_does_not_depend_on_how_the_one_before_it_ended(env):
+    """robosuite keeps the gripper's last command across resets; the adapter resets it, so an episode after one
+    that ended with the fingers closed moves exactly as the same episode in a fresh env."""
+    def fingers_after_opening() -> np.ndarray:
+        env.reset(seed=7, options={"init_state": 0})
+        opening = np.zeros(env.action_space.shape, np.float32)
+        opening[-1] = -1.0
+        for _ in range(4):
+            env.step(opening)
+        return env.data.qpos[7:9].copy()
+
+    fresh = fingers_after_opening()
+    closing = np.zeros(env.action_space.shape, np.float32)
+    closing[-1] = 1.0
+    for _ in range(15):  # the episode before ends with the fingers shut
+        env.step(closing)
+    assert np.allclose(fingers_after_opening(), fresh, atol=1e-6)
+
+
 def test_initial_state_out_of_range_is_one_clear_error(env):
     with pytest.raises(ValueError, match=r"initial state 50 is out of range: .* has 50 \(0-49\)"):
         env.reset(seed=0, options={"init_state": 50})

@@ -181,10 +181,10 @@ def test_a_bowl_in_the_pushing_hands_way_is_nudged_aside():
 TOP_DRAWER_BOWL = "open_the_top_drawer_and_put_the_bowl_inside"
 
 
-def test_the_drawer_handle_is_approached_with_the_nearer_of_the_two_tool_poses():
+def test_the_drawer_handle_pose_nearest_the_tool_is_a_quarter_turn_away():
     """Horizontal at the handle with the fingers closing vertically: two poses, half a turn apart about the tool's
-    axis. From the arm's start (pointing down) one is a quarter turn away; the other, taken before, was a half
-    turn (3.1 rad, 35 steps, and the last wrist joint at its limit when it started from a nudge)."""
+    axis. From the tool pointing down one is a quarter turn away, the fixed one a half turn (3.1 rad: after a
+    nudge it drove the last wrist joint to its limit, so the expert takes the nearer pose then)."""
     from vla_sim.controller import quat_error
     from vla_sim.libero.articulated import _front_quat, _slide, fixture_joint
 
@@ -194,6 +194,7 @@ def test_the_drawer_handle_is_approached_with_the_nearer_of_the_two_tool_poses()
     current = env.ee_pose()[1]
     turn = np.linalg.norm(quat_error(_front_quat(pull, current), current))
     assert turn < np.pi / 2 + 0.2, turn
+    assert np.linalg.norm(quat_error(_front_quat(pull), current)) > np.pi - 0.2
     env.close()
 
 

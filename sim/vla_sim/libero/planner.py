@@ -63,7 +63,7 @@ def plan_goal(arm: Arm) -> Plan:
                 shift = out_of_drawer_shift(env, args[0], args[1])
                 if shift is not None:
                     yield from nudge(arm, args[0], shift, retreat=False, speed=1.0)
-                yield from open_drawer(arm, args[1])
+                yield from open_drawer(arm, args[1], nearest_pose=shift is not None)
                 keep_out = open_room(env, args[1])  # the grasp keeps the hand and wrist out from under it
             yield from pick_object(arm, args[0], toward=Geometry(env, args[1]).center(), keep_out=keep_out)
             yield from place_on(arm, args[0], args[1], inside=kind == "in")

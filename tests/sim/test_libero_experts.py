@@ -242,23 +242,25 @@ def test_a_far_carry_turns_the_wrist_so_the_tool_ends_on_the_arms_side():
     Near the arm nothing turns."""
     from vla_sim.experts.primitives import down_quat, yaw_of_tool
     from vla_sim.libero.experts import COMFORT_REACH, ROBOT_BASE, near_side_quat
+    from vla_sim.libero.geometry import Geometry
 
     env = registry.make_env("libero_spatial", BOWL_FROM_DRAWER, render_mode=None)
     env.reset(seed=104_002, options={"init_state": 2})
     base = env.data.xpos[env.model.body(ROBOT_BASE).id][:2]
     quat = down_quat(0.3)
-    held = np.array([0.08, -0.12])
+    bowl = Geometry(env, "akita_black_bowl_1")  # upright in the drawer
+    held = bowl.center()[:2]
     tool = np.r_[held + [0.047, 0.0], 1.1]  # the far rim: the tool 4.7 cm beyond the bowl's center
     goal = np.array([0.05, 0.19])  # the plate, about 0.72 m from the base
     assert np.linalg.norm(goal + tool[:2] - held - base) > COMFORT_REACH
-    delta = yaw_of_tool(near_side_quat(env, tool, quat, held, goal)) - 0.3
+    delta = yaw_of_tool(near_side_quat(env, tool, quat, bowl, goal)) - 0.3
     offset = tool[:2] - held
     turned = np.array([[np.cos(delta), -np.sin(delta)], [np.sin(delta), np.cos(delta)]]) @ offset
     toward_base = (base - goal) / np.linalg.norm(base - goal)
     assert turned @ toward_base > 0.99 * np.linalg.norm(offset)
     assert np.linalg.norm(goal + turned - base) < COMFORT_REACH
     near_goal = base + (goal - base) / np.linalg.norm(goal - base) * 0.5
-    assert np.allclose(near_side_quat(env, tool, quat, held, near_goal), quat)
+    assert np.allclose(near_side_quat(env, tool, quat, bowl, near_goal), quat)
     env.close()
 
 

@@ -34,6 +34,7 @@ RELEASE_REACH = 0.73  # the tool beyond this distance from the arm's base (horiz
 LOWER_STEPS = 25  # at most this many slow steps down to a contact before letting go
 ROBOT_PREFIXES = ("robot0_", "gripper0_", "mount0_")  # robosuite's names for the arm, hand and base bodies
 TILTED = np.radians(20.0)  # a bowl tilted more than this is grasped at the high side of its rim
+UPRIGHT_HOLD = np.radians(15.0)  # a held object tilted less than this may be turned round the tool in a carry
 HIGH_COST = 30.0  # wrist turn (rad) a grasp point on a tilted rim may cost per metre below the rim's top
 APPROACH = 0.07  # the tool comes down the last this-many metres to a grasp slowly, straight (m)
 HAND_LENGTH, HAND_WIDTH = 0.10, 0.035  # half-sizes of the hand's collision box, along and across the closing (m)
@@ -206,7 +207,7 @@ def carry_and_release(arm: Arm, name: str, spot: Callable[[], np.ndarray], top: 
     if by_hand.any():
         travel = max(travel, others[by_hand, 2].max() + 0.02)
 
-    quat = near_side_quat(env, ee, quat, start, goal)
+    quat = near_side_quat(env, ee, quat, obj, goal)
 
     def over(z: float):
         """The tool pose that puts the held object's center over the target's (the grasp may be off-center)."""
@@ -234,14 +235,17 @@ def carry_and_release(arm: Arm, name: str, spot: Callable[[], np.ndarray], top: 
     yield from move_to(arm, (release[0] + [0, 0, 0.1], quat), OPEN, tol=0.02, max_steps=30)
 
 
-def near_side_quat(env, tool: np.ndarray, quat: np.ndarray, held: np.ndarray, goal: np.ndarray) -> np.ndarray:
+def near_side_quat(env, tool: np.ndarray, quat: np.ndarray, obj: "Geometry", goal: np.ndarray) -> np.ndarray:
     """The tool's orientation for a carry. An object held off its center (a bowl by the rim) has the tool beside
     it; when that would put the tool beyond COMFORT_REACH at the place (stretched, the arm drifts outward as it
     lowers, and a bowl landed 3 cm off the plate's center, outside LIBERO's On), the wrist turns on the way so
-    that the tool ends on the arm's side of the object: the object swings round the tool point by that angle."""
+    that the tool ends on the arm's side of the object: the object swings round the tool point by that angle.
+    Not for an object held tilted (a bowl taken from a ramekin hangs 39 degrees off upright: turned, it swung
+    and landed 4.5 cm off)."""
     base = env.data.xpos[env.model.body(ROBOT_BASE).id][:2]
-    offset = tool[:2] - held[:2]
-    if np.linalg.norm(offset) < 0.02 or np.linalg.norm(goal + offset - base) <= COMFORT_REACH:
+    offset = tool[:2] - obj.center()[:2]
+    upright = np.abs(env.data.xmat[obj.body].reshape(3, 3)[2]).max() > np.cos(UPRIGHT_HOLD)
+    if not upright or np.linalg.norm(offset) < 0.02 or np.linalg.norm(goal + offset - base) <= COMFORT_REACH:
         return quat
     want = base - goal
     delta = float(np.angle(np.exp(1j * (np.arctan2(want[1], want[0]) - np.arctan2(offset[1], offset[0])))))

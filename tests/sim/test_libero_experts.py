@@ -37,13 +37,18 @@ def _run_expert(suite: str, task: str, state: int, seed: int | None = None):
     env = registry.make_env(suite, task, render_mode=None)
     expert = registry.make_expert(suite, task)
     env.reset(seed=state if seed is None else seed, options={"init_state": state})
+    return env, _run_episode(env, expert)
+
+
+def _run_episode(env, expert) -> bool:
+    """Run a reset env's episode under the expert to success or LIBERO's step limit."""
     expert.reset(env)
     success = False
     for _ in range(env.task.max_steps):
         _, _, success, truncated, _ = env.step(expert.act(env))
         if success or truncated:
             break
-    return env, success
+    return success
 
 
 @pytest.mark.slow
@@ -144,12 +149,7 @@ def test_the_plate_is_pushed_after_the_cheese_is_set_aside():
     radius = 0.5 * float(min(hi[:2] - lo[:2]))
     goal, _ = push_plan(env, plate, Geometry(env, "main_table_stove_front_region"), radius)
     spot = free_spot(env, "cream_cheese_1", [(plate.center()[:2], goal, radius)])
-    expert.reset(env)
-    success = False
-    for _ in range(env.task.max_steps):
-        _, _, success, truncated, _ = env.step(expert.act(env))
-        if success or truncated:
-            break
+    success = _run_episode(env, expert)
     cheese = Geometry(env, "cream_cheese_1").center()
     assert success
     assert np.linalg.norm(cheese[:2] - spot) < 0.03 and cheese[2] > 0.85  # set down there, on the table

@@ -55,6 +55,28 @@ def test_scripted_policy_succeeds_and_eval_json_has_the_schema(tmp_path):
     assert info["video.width"] > 2 * info["video.height"] - 100  # two cameras side by side
 
 
+def test_an_evaluation_cut_short_keeps_the_tasks_it_finished(tmp_path):
+    """eval.json is written after every task: a crash (or a kill) in the second task keeps the first one."""
+    made = []
+
+    def factory(envs):
+        made.append(len(envs))
+        if len(made) == 2:
+            raise RuntimeError("the policy died")
+        return ConstantPolicy()
+
+    out = tmp_path / "e"
+    with pytest.raises(RuntimeError, match="died"):
+        evaluate(factory, "tabletop", ["open_drawer", "close_drawer"], 2, out, num_envs=2, render_mode=None,
+                 videos=0, progress=False)
+    saved = json.loads((out / "eval.json").read_text())
+    assert list(saved["tasks"]) == ["open_drawer"] and saved["complete"] is False
+    assert saved["episodes"] == 2 and saved["tasks"]["open_drawer"]["episodes"] == 2
+    res = evaluate(ConstantPolicy(), "tabletop", ["open_drawer", "close_drawer"], 1, tmp_path / "f", num_envs=1,
+                   render_mode=None, videos=0, progress=False)
+    assert res["complete"] is True and res["episodes"] == 2
+
+
 def test_zero_actions_never_succeed_and_run_to_the_step_limit(tmp_path):
     res = evaluate(ConstantPolicy(), "tabletop", ["open_drawer"], 2, tmp_path / "e", num_envs=2,
                    render_mode=None, videos=0, progress=False)

@@ -90,7 +90,7 @@ def evaluate(policy: PolicyFactory | Policy | str, suite: str, tasks: Sequence[s
     summary: dict[str, Any] = {"suite": suite, "policy": name, "success_rate": 0.0, "episodes": 0, "tasks": {},
                                "seed": seed, "executor": executor_mode, "num_envs": min(num_envs, episodes),
                                "render_mode": render_mode, "image_size": image_size, "max_steps": max_steps,
-                               "wall_s": 0.0}
+                               "wall_s": 0.0, "complete": False}
     if executor_mode == "ensemble":
         summary["ensemble_decay"] = ensemble_decay
     bar = tqdm(total=episodes * len(task_names), desc=f"eval {suite}", unit="ep", disable=not progress)
@@ -102,15 +102,21 @@ def evaluate(policy: PolicyFactory | Policy | str, suite: str, tasks: Sequence[s
                               official_states=registry.official_initial_states(suite) is not None)
             summary["tasks"][task] = runner.run(policy, executor_mode, ensemble_decay)
             bar.set_postfix_str(f"{task} {summary['tasks'][task]['successes']}/{episodes}")
+            # Written after every task: an evaluation cut short (hours on a CPU) keeps the tasks it finished.
+            _write_summary(summary, out, episodes, t0, complete=len(summary["tasks"]) == len(task_names))
     finally:
         bar.close()
-    rates = [r["success_rate"] for r in summary["tasks"].values()]
-    summary.update(success_rate=float(np.mean(rates)), episodes=episodes * len(task_names),
-                   wall_s=round(time.time() - t0, 2))
-    out.mkdir(parents=True, exist_ok=True)
-    report.write_json(summary, out / "eval.json")
     report.plot_success(summary, out / "success.png")
     return summary
+
+
+def _write_summary(summary: dict[str, Any], out: Path, episodes: int, t0: float, complete: bool) -> None:
+    """OUT/eval.json over the tasks finished so far; `complete` says whether every task asked for is in it."""
+    rates = [r["success_rate"] for r in summary["tasks"].values()]
+    summary.update(success_rate=float(np.mean(rates)), episodes=episodes * len(rates),
+                   wall_s=round(time.time() - t0, 2), complete=complete)
+    out.mkdir(parents=True, exist_ok=True)
+    report.write_json(summary, out / "eval.json")
 
 
 def _policy_name(policy: PolicyFactory | Policy | str) -> str:

@@ -57,7 +57,7 @@ class EEDeltaController:
         delta_rot = np.clip(delta_rot, -MAX_ROTATION, MAX_ROTATION)
         pos, quat = self.ee_pose(data)
         self.target_pos = pos + delta_pos
-        self.target_quat = _apply_rotvec(quat, delta_rot)
+        self.target_quat = apply_rotvec(quat, delta_rot)
         self.ee_task.set_target(mink.SE3.from_rotation_and_translation(mink.SO3(self.target_quat), self.target_pos))
         self.config.update(data.qpos)
         for _ in range(2):
@@ -110,7 +110,7 @@ def delta_to_pose(pos: np.ndarray, wxyz: np.ndarray, delta: np.ndarray) -> tuple
     return pos + dpos, np.concatenate([mat[:, :, 0], mat[:, :, 1]], axis=1)
 
 
-def _apply_rotvec(quat: np.ndarray, rotvec: np.ndarray) -> np.ndarray:
+def apply_rotvec(quat: np.ndarray, rotvec: np.ndarray) -> np.ndarray:
     """World-frame rotation `rotvec` (axis-angle) applied to `quat` (wxyz)."""
     angle = float(np.linalg.norm(rotvec))
     if angle < 1e-12:

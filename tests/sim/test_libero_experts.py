@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import mujoco
 import numpy as np
 import pytest
 
@@ -167,14 +168,76 @@ def test_a_carry_near_full_reach_does_not_stall_short_of_its_place():
     env.close()
 
 
+def _bowl_xy(env) -> np.ndarray:
+    return env.data.xpos[env.model.body(env.raw.env.objects_dict["akita_black_bowl_1"].root_body).id][:2].copy()
+
+
 @pytest.mark.slow
 def test_a_bowl_in_the_pushing_hands_way_is_nudged_aside():
-    """libero_goal task 5, state 4: the bowl stands beside the plate's start, where the hand (closing across the
-    path, 20 cm long) sweeps; shoved along, it made the plate ride up. The expert nudges it out of the way first."""
-    env, success = _run_expert("libero_goal", PLATE_PUSH, 4)
-    bowl = env.data.xpos[env.model.body(env.raw.env.objects_dict["akita_black_bowl_1"].root_body).id]
+    """libero_goal task 5, state 0 (eval seed): the bowl stands beside the plate's start, where the hand (closing
+    across the path, 20 cm long) sweeps, too near for any roll of the hand to pass over it; shoved along, it made
+    the plate ride up. The expert nudges it out of the way first."""
+    env = registry.make_env("libero_goal", PLATE_PUSH, render_mode=None)
+    env.reset(seed=105_000, options={"init_state": 0})
+    before = _bowl_xy(env)
+    success = _run_episode(env, registry.make_expert("libero_goal", PLATE_PUSH))
     assert success
-    assert np.linalg.norm(bowl[:2] - [-0.105, -0.013]) > 0.03  # moved from where state 4 has it
+    assert np.linalg.norm(_bowl_xy(env) - before) > 0.03  # moved out of the way
+    env.close()
+
+
+def _plate_push_setup(state: int, seed: int):
+    from vla_sim.libero.geometry import Geometry
+    from vla_sim.libero.pushing import PUSH_HEIGHT, push_plan
+
+    env = registry.make_env("libero_goal", PLATE_PUSH, render_mode=None)
+    env.reset(seed=seed, options={"init_state": state})
+    plate = Geometry(env, "plate_1")
+    lo, hi = plate.box()
+    radius = 0.5 * float(min(hi[:2] - lo[:2]))
+    goal, _ = push_plan(env, plate, Geometry(env, "main_table_stove_front_region"), radius)
+    return env, plate, goal, radius, lo[2] + PUSH_HEIGHT
+
+
+def test_the_pushing_hand_rolls_over_a_bowl_no_nudge_clears():
+    """libero_goal task 5, state 14 (eval seed): the bowl stands 13 cm beside the plate's path, its rim above the
+    level hand's underside, and no nudge of at most NUDGE_RANGE clears the hand's way (the plate pushed into it
+    tipped, 300 steps ran out). The hand rolls about the path so that its end on the bowl's side passes above."""
+    from vla_sim.controller import apply_rotvec
+    from vla_sim.experts.primitives import down_quat
+    from vla_sim.libero.geometry import Geometry
+    from vla_sim.libero.pushing import HAND_BOTTOM, ROLL_MARGIN, hand_blockers, push_roll
+
+    env, plate, goal, radius, push_z = _plate_push_setup(14, 105_014)
+    start = plate.center()[:2]
+    u = (goal - start) / np.linalg.norm(goal - start)
+    across = np.array([-u[1], u[0]])
+    bowl = Geometry(env, "akita_black_bowl_1").hull_points()
+    beside = bowl[np.abs((bowl[:, :2] - start) @ across) < 0.1]  # under the hand's 20 cm
+    assert beside[:, 2].max() > push_z + HAND_BOTTOM  # the level hand would hit it
+    assert hand_blockers(env, plate, goal, radius, push_z) == {}  # and no nudge clears it
+    roll = push_roll(env, plate, goal, radius, push_z)
+    assert roll is not None and 0 < roll <= np.radians(21)
+    side = (beside[:, :2] - start) @ across
+    assert (side > 0).all()  # the bowl is on the side a positive roll lifts: check that on the rolled tool
+    quat = apply_rotvec(down_quat(float(np.arctan2(u[1], u[0]))), np.r_[u, 0.0] * roll)
+    rot = np.zeros(9)
+    mujoco.mju_quat2Mat(rot, quat)
+    closing = rot.reshape(3, 3)[:, 0]  # down_quat's fingers close along the tool frame's x axis
+    assert abs(closing[:2] @ across) > 0.95 and np.sign(closing[:2] @ across) * closing[2] > 0.15
+    underside = push_z + HAND_BOTTOM * np.cos(roll) + side * np.sin(roll)
+    assert (underside - beside[:, 2]).min() >= ROLL_MARGIN
+    env.close()
+
+
+@pytest.mark.slow
+def test_the_plate_is_pushed_with_the_hand_rolled_over_the_bowl():
+    """The same state, run: the plate reaches the region and the bowl has not been touched."""
+    env, *_ = _plate_push_setup(14, 105_014)
+    before = _bowl_xy(env)
+    success = _run_episode(env, registry.make_expert("libero_goal", PLATE_PUSH))
+    assert success
+    assert np.linalg.norm(_bowl_xy(env) - before) < 0.005
     env.close()
 
 

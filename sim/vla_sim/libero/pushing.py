@@ -7,18 +7,24 @@ import mujoco
 import numpy as np
 from scipy.spatial import cKDTree
 
+from vla_sim.controller import apply_rotvec
 from vla_sim.experts.primitives import CLOSE, Arm, Plan, down_quat, move_to, yaw_of_tool
 from vla_sim.libero.articulated import open_room
 from vla_sim.libero.experts import (APPROACH, COMFORT_REACH, FINGER_OFFSET, FINGER_RADIUS, HAND_ABOVE, HAND_RADIUS,
-                                    HAND_SWEEP, HAND_WIDTH, RIM_GRASP, ROBOT_BASE, hand_outline, rim_places, carry_and_release, nearest_yaw, obstacles, pick_object, root_body,
+                                    HAND_LENGTH, HAND_SWEEP, HAND_WIDTH, RIM_GRASP, ROBOT_BASE, hand_outline, rim_places, carry_and_release, nearest_yaw, obstacles, pick_object, root_body,
                                     segment_distance)
 from vla_sim.libero.geometry import COLLISION_GROUP, Geometry
 
 PUSH_HEIGHT = 0.008  # height of the tool point above a pushed dish's bottom (fingertips ~1 cm lower) (m)
 PUSH_STEPS = 200  # at most this many steps of pushing
+PUSH_SPEED = 0.6  # pushing speed, a fraction of the arm's full speed
 PUSH_LEAD = 0.03  # how far ahead of their place in the dish the pushing fingers are sent (m)
 PUSH_SLIP = 0.025  # fingers this far ahead of their place in the dish have slipped: set them back (m)
 PUSH_INSET = 0.03  # the pushing fingers' center stands this far inside the dish's edge (m)
+# A rolled hand presses the dish with one finger, and on the slope up to the rim that tipped the plate up on its
+# front edge (libero_goal task 5, rolled at PUSH_INSET: the plate tipped again and again); from the flat floor
+# nearer the center it drags the dish along without tipping it.
+ROLLED_INSET = 0.055
 PUSH_TOLERANCE = 0.01  # a push ends with the object's center this close to its goal (m)
 PUSH_MARGIN = 0.015  # a pushed dish's goal is at least this far inside the target's box (m)
 PUSH_ROOM = 0.03  # room beside a dish's path beyond which more room does not matter in choosing its goal (m)
@@ -31,6 +37,9 @@ NUDGE_MARGIN = 0.01  # a nudge clears the hand's strip by this much, and needs t
 NUDGE_STEPS = 40  # at most this many steps of nudging
 NUDGE_RANGE = 0.1  # the longest nudge (m)
 FINGERTIPS = 0.01  # the fingertips reach this far below the tool point (m)
+ROLL_STEP, ROLL_MAX = np.radians(3.0), np.radians(21.0)  # rolls tried for the pushing hand (rad)
+ROLL_MARGIN = 0.005  # a rolled pushing hand passes this far above what stands beside the path (m)
+FINGER_SPREAD = 0.017  # the closed fingers' lower ends stand about this far either side of the tool axis (m)
 DRAWER_ROOM = 0.005  # the hand and wrist grasping next to an open drawer stay this far outside it, seen from above (m)
 
 
@@ -48,17 +57,24 @@ def push_object(arm: Arm, name: str, target: str) -> Plan:
     goal, blockers = push_plan(env, obj, Geometry(env, target), radius)
     for other in blockers:
         yield from set_aside(arm, other, keep_clear=[(obj.center()[:2], goal, radius)])
-    for other, shift in hand_blockers(env, obj, goal, radius, push_z).items():
-        yield from nudge(arm, other, shift)
+    roll = push_roll(env, obj, goal, radius, push_z)
+    if roll is None:  # no roll lifts the hand over what stands beside the path: nudge that out of the way
+        roll = 0.0
+        for other, shift in hand_blockers(env, obj, goal, radius, push_z).items():
+            yield from nudge(arm, other, shift)
+    push_z += FINGER_SPREAD * abs(np.sin(roll))  # the lower finger of a rolled hand at the level fingers' depth
+    inset = ROLLED_INSET if roll else PUSH_INSET
 
     def heading() -> tuple[np.ndarray, float]:
         err = goal - obj.center()[:2]
         return err / max(np.linalg.norm(err), 1e-9), float(np.linalg.norm(err))
 
     u, _ = heading()
-    start = np.r_[obj.center()[:2] + u * (radius - PUSH_INSET), push_z]
-    # The fingers close across the path: both press the rim (along it, one finger tips the dish up).
+    start = np.r_[obj.center()[:2] + u * (radius - inset), push_z]
+    # The fingers close across the path: both press the rim (along it, one finger tips the dish up). The hand,
+    # 20 cm long across the path, is rolled about it when that lifts its end over a bowl beside the path.
     quat = down_quat(nearest_yaw(float(np.arctan2(u[1], u[0])), yaw_of_tool(arm.pose()[1])))
+    quat = apply_rotvec(quat, np.r_[u, 0.0] * roll)
     high = np.r_[start[:2], max(arm.pose()[0][2], start[2] + 0.1)]
     yield from move_to(arm, (high, quat), CLOSE, tol=0.015, max_steps=70)
     yield from move_to(arm, (start, quat), CLOSE, tol=0.008, max_steps=40, speed=0.6)
@@ -66,7 +82,7 @@ def push_object(arm: Arm, name: str, target: str) -> Plan:
         u, dist = heading()
         if dist < PUSH_TOLERANCE:
             break
-        spot = obj.center()[:2] + u * (radius - PUSH_INSET)  # the fingers' place in the dish, wherever it is now
+        spot = obj.center()[:2] + u * (radius - inset)  # the fingers' place in the dish, wherever it is now
         if (arm.pose()[0][:2] - spot) @ u > PUSH_SLIP:
             # The fingers slid ahead over the floor of the dish to its rim: lift, set them back, go on.
             up = np.r_[arm.pose()[0][:2], push_z + 0.03]
@@ -75,7 +91,8 @@ def push_object(arm: Arm, name: str, target: str) -> Plan:
             yield from move_to(arm, (np.r_[spot, push_z], quat), CLOSE, tol=0.006, max_steps=15, speed=0.6)
             continue
         # A little ahead of that place: pressed onto the dish's floor, the fingers drag it along.
-        yield arm.action(np.r_[spot + u * min(dist, PUSH_LEAD), push_z], quat, CLOSE, speed=0.6)
+        # (Not slowing down near the goal: the goal is inside the region, which is all that counts.)
+        yield arm.action(np.r_[spot + u * PUSH_LEAD, push_z], quat, CLOSE, speed=PUSH_SPEED)
     yield from move_to(arm, (arm.pose()[0] + [0, 0, 0.1], quat), CLOSE, tol=0.02, max_steps=30)
 
 
@@ -112,6 +129,33 @@ def push_plan(env, obj: Geometry, dest: Geometry, radius: float) -> tuple[np.nda
             best, best_score = (goal, moved), score
     goal, moved = best
     return goal, [n for n in moved if n in inner.objects_dict]
+
+
+def push_roll(env, obj: Geometry, goal: np.ndarray, radius: float, push_z: float) -> float | None:
+    """The smallest roll (rad, about the push direction; positive lifts the hand's left end) at which the
+    pushing hand's underside passes ROLL_MARGIN above everything in the strip it sweeps (the dish too: it moves
+    with the fingers, so where it stands now is where it stays under the hand), or
+    None when no roll up to ROLL_MAX does. The closed fingers stand on the roll axis, so they push as before;
+    the hand (its underside HAND_BOTTOM above the tool point, 20 cm long across the path) tilts, one end up
+    over a bowl beside the path, the other down over the lower dish and table. Measured on libero_goal's
+    plate task: a bowl 13 cm beside the plate's path stands 1 cm above the level hand's underside, and no
+    nudge of at most NUDGE_RANGE clears it."""
+    start = obj.center()[:2]
+    length = float(np.linalg.norm(goal - start))
+    u = (goal - start) / max(length, 1e-9)
+    across = np.array([-u[1], u[0]])
+    points = obstacles(env, exclude="")
+    rel = points[:, :2] - start
+    along, side = rel @ u, rel @ across
+    # The fingers go from (radius - inset) ahead of the dish's center (either inset) to `length` beyond.
+    near = ((along > radius - ROLLED_INSET - HAND_WIDTH) & (along < length + radius - PUSH_INSET + HAND_WIDTH)
+            & (np.abs(side) < HAND_LENGTH))
+    side, z = side[near], points[near, 2]
+    for angle in sorted(np.arange(-ROLL_MAX, ROLL_MAX + 1e-9, ROLL_STEP), key=abs):
+        underside = push_z + HAND_BOTTOM * np.cos(angle) + side * np.sin(angle)
+        if not len(z) or (underside - z).min() >= ROLL_MARGIN:
+            return float(angle)
+    return None
 
 
 def hand_blockers(env, obj: Geometry, goal: np.ndarray, radius: float, push_z: float) -> dict[str, np.ndarray]:

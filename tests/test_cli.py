@@ -49,6 +49,15 @@ def test_collect_names_the_tasks_without_an_expert_before_writing_anything(tmp_p
     assert not (tmp_path / "a").exists()
 
 
+def test_scripted_eval_names_the_tasks_without_an_expert_before_running_any(tmp_path):
+    """The same for `vla eval --policy scripted`: it used to stop at the microwave task, the suite's last, after
+    25 minutes of the others."""
+    assert_one_line_error(run("eval", "--suite", "libero_10", "--policy", "scripted", "--episodes", "1",
+                              "--render", "none", "--videos", "0", "--out", str(tmp_path / "e"), ok=False),
+                          "no scripted expert for 1 task(s) of libero_10", "microwave", "--tasks")
+    assert not (tmp_path / "e").exists()
+
+
 def test_collect_refuses_a_non_empty_folder_and_keeps_its_files(tmp_path):
     keep = tmp_path / "mine.txt"
     keep.write_text("precious")

@@ -83,10 +83,7 @@ def collect(suite: str, tasks: list[str] | None, episodes: int, out: str | Path,
     if render_mode not in ("fast", "default"):
         raise UserError(f"unknown render mode {render_mode!r}: valid are fast, default")
     task_names = registry.resolve_tasks(suite, tasks)
-    unsolved = [t for t in task_names if not registry.has_expert(suite, t)]
-    if unsolved:
-        raise UserError(f"no scripted expert for {len(unsolved)} task(s) of {suite}: {', '.join(unsolved)}; "
-                        f"leave them out with --tasks (nothing was written)")
+    registry.require_experts(suite, task_names)
     out = Path(out)
     settings = {"suite": suite, "tasks": task_names, "episodes_per_task": episodes, "seed": seed,
                 "render_mode": render_mode, "image_size": image_size, "noise": noise, "keep_failures": keep_failures}

@@ -75,6 +75,14 @@ def has_expert(suite: str, task: str) -> bool:
     return _SUITES[suite][task].expert is not None
 
 
+def require_experts(suite: str, tasks: list[str]) -> None:
+    """Raise one UserError naming every task of the list that has no scripted expert (checked before any work)."""
+    unsolved = [t for t in tasks if not has_expert(suite, t)]
+    if unsolved:
+        raise UserError(f"no scripted expert for {len(unsolved)} task(s) of {suite}: {', '.join(unsolved)}; "
+                        f"leave them out with --tasks (nothing was written)")
+
+
 def make_expert(suite: str, task: str) -> PlanExpert:
     """The scripted expert of a task: `expert.reset(env)` then `expert.act(env)` each step."""
     if not has_expert(suite, task):

@@ -83,6 +83,8 @@ def evaluate(policy: PolicyFactory | Policy | str, suite: str, tasks: Sequence[s
         raise UserError(f"unknown policy {policy!r}: pass 'scripted', a Policy or a policy factory")
     from vla_sim import registry
 
+    if policy == "scripted":  # found before an hour of evaluation, not at the task that has none
+        registry.require_experts(suite, task_names)
     out = Path(out)  # made at the first write, so a policy that fails at its first act leaves nothing
     suite_tasks = registry.suites()[suite]
     name = policy_name or _policy_name(policy)

@@ -44,13 +44,19 @@ def suites() -> dict[str, list[str]]:
 
 
 def resolve_tasks(suite: str, tasks: list[str] | None = None) -> list[str]:
-    """Validate a suite and an optional task list; return the task names (all of the suite by default)."""
+    """Validate a suite and an optional task list; return the task names (all of the suite by default). A task
+    may be given by its position in the suite (0-based, as LIBERO numbers its tasks)."""
     _load_builtin()
     if suite not in _SUITES:
         raise UserError(f"unknown suite {suite!r}: valid suites are {', '.join(_SUITES)}")
     valid = list(_SUITES[suite])
     if not tasks:
         return valid
+    for t in tasks:
+        if t.isdigit() and int(t) >= len(valid):
+            raise UserError(f"task index {t} is out of range: suite {suite!r} has {len(valid)} tasks "
+                            f"(0-{len(valid) - 1})")
+    tasks = [valid[int(t)] if t.isdigit() else t for t in tasks]
     unknown = [t for t in tasks if t not in _SUITES[suite]]
     if unknown:
         raise UserError(f"unknown task {unknown[0]!r} in suite {suite!r}: valid tasks are {', '.join(valid)}")

@@ -125,6 +125,15 @@ def test_registry_rejects_unknown_names_with_the_valid_ones():
         registry.resolve_tasks("tabletop", ["nope"])
 
 
+def test_tasks_can_be_named_by_their_position_in_the_suite():
+    from vla.errors import UserError
+
+    names = registry.resolve_tasks("tabletop")
+    assert registry.resolve_tasks("tabletop", ["2", names[0]]) == [names[2], names[0]]
+    with pytest.raises(UserError, match=f"task index {len(names)} is out of range.*0-{len(names) - 1}"):
+        registry.resolve_tasks("tabletop", [str(len(names))])
+
+
 @pytest.mark.parametrize("task", ["pick_block_by_relation", "place_block_relative", "stack_blocks"])
 def test_expert_succeeds_and_idle_policy_does_not(task):
     env = registry.make_env("tabletop", task, render_mode=None)

@@ -63,7 +63,7 @@ def add_eval_subcommand(subparsers: Any) -> None:
     p = subparsers.add_parser("eval", help="evaluate a policy checkpoint (or the scripted experts) in simulation")
     p.add_argument("--policy", required=True, help="checkpoint folder, or 'scripted' (privileged experts)")
     p.add_argument("--suite", required=True)
-    p.add_argument("--tasks", help="comma-separated task names (default: every task of the suite)")
+    p.add_argument("--tasks", help="comma-separated task names or positions in the suite, 0-based (default: every task)")
     p.add_argument("--episodes", type=int, default=50, help="episodes per task (default 50)")
     p.add_argument("--out", help="new output folder (default runs/eval/<suite>_<policy>_<time>)")
     p.add_argument("--num-envs", type=int, default=8, help="environments stepped in lockstep per task")

@@ -61,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     col = sub.add_parser("collect", help="record scripted expert demonstrations as a LeRobot v3 dataset")
     col.add_argument("--suite", required=True)
-    col.add_argument("--tasks", help="comma-separated task names (default: every task of the suite)")
+    col.add_argument("--tasks", help="comma-separated task names or positions in the suite, 0-based (default: every task)")
     col.add_argument("--episodes", type=int, required=True, help="successful episodes per task")
     col.add_argument("--out", required=True, help="new dataset folder (or the interrupted one, with --resume)")
     col.add_argument("--seed", type=int, default=0)

@@ -83,7 +83,7 @@ def evaluate(policy: PolicyFactory | Policy | str, suite: str, tasks: Sequence[s
         raise UserError(f"unknown policy {policy!r}: pass 'scripted', a Policy or a policy factory")
     from vla_sim import registry
 
-    if policy == "scripted":  # found before an hour of evaluation, not at the task that has none
+    if isinstance(policy, str):  # "scripted": a task without an expert is named before an hour of evaluation, not at it
         registry.require_experts(suite, task_names)
     out = Path(out)  # made at the first write, so a policy that fails at its first act leaves nothing
     suite_tasks = registry.suites()[suite]

@@ -10,8 +10,9 @@ from scipy.spatial import cKDTree
 from vla_sim.controller import apply_rotvec
 from vla_sim.experts.primitives import CLOSE, Arm, Plan, down_quat, move_to, yaw_of_tool
 from vla_sim.libero.articulated import open_room
-from vla_sim.libero.experts import (APPROACH, COMFORT_REACH, FINGER_OFFSET, FINGER_RADIUS, HAND_ABOVE, HAND_RADIUS,
-                                    HAND_LENGTH, HAND_SWEEP, HAND_WIDTH, RIM_GRASP, ROBOT_BASE, hand_outline, rim_places, carry_and_release, nearest_yaw, obstacles, pick_object, root_body,
+from vla_sim.libero.experts import (APPROACH, COMFORT_REACH, FINGER_OFFSET, FINGER_RADIUS, HAND_ABOVE, HAND_LENGTH,
+                                    HAND_RADIUS, HAND_SWEEP, HAND_WIDTH, RIM_GRASP, ROBOT_BASE, carry_and_release,
+                                    hand_outline, nearest_yaw, obstacles, pick_object, rim_places, root_body,
                                     segment_distance)
 from vla_sim.libero.geometry import COLLISION_GROUP, Geometry
 
@@ -47,8 +48,9 @@ def push_object(arm: Arm, name: str, target: str) -> Plan:
     """Slide a dish (a plate) along the table into `target`: the closed fingers stand in it by the rim on the
     side it goes to and push that rim from inside. (From outside, the push would start behind the plate, where
     a cabinet or the arm's reach often leaves no room.) First, loose objects deep in the dish's path are set
-    aside (pushed ahead, they jam against the next fixture and the dish rides up on them), and those in the
-    hand's way beside it are nudged out of it."""
+    aside (pushed ahead, they jam against the next fixture and the dish rides up on them); where something
+    beside the path stands in the hand's way, the hand is rolled over it (`push_roll`), or, when no roll clears
+    it, it is nudged out of the way (`hand_blockers`)."""
     env = arm.env
     obj = Geometry(env, name)
     lo, hi = obj.box()
@@ -139,9 +141,10 @@ def push_roll(env, obj: Geometry, goal: np.ndarray, radius: float, push_z: float
     """The smallest roll (rad, about the push direction; positive lifts the hand's left end) at which the
     pushing hand's underside passes ROLL_MARGIN above everything in the strip it sweeps (the dish too: it moves
     with the fingers, so where it stands now is where it stays under the hand), or
-    None when no roll up to ROLL_MAX does. The closed fingers stand on the roll axis, so they push as before;
-    the hand (its underside HAND_BOTTOM above the tool point, 20 cm long across the path) tilts, one end up
-    over a bowl beside the path, the other down over the lower dish and table. Measured on libero_goal's
+    None when no roll up to ROLL_MAX does. The closed fingers stand near the roll axis (one ends FINGER_SPREAD *
+    sin(roll) lower, so it alone presses the dish: see ROLLED_INSET); the hand (its underside HAND_BOTTOM above
+    the tool point, 20 cm long across the path) tilts, one end up over a bowl beside the path, the other down
+    over the lower dish and table. Measured on libero_goal's
     plate task: a bowl 13 cm beside the plate's path stands 1 cm above the level hand's underside, and no
     nudge of at most NUDGE_RANGE clears it."""
     start = obj.center()[:2]

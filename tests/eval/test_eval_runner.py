@@ -183,3 +183,42 @@ def test_single_env_steps_asks_a_chunk_every_n_action_steps_and_stops_at_the_out
     n = sum(1 for _ in single_env_steps(env, expert, seed=0))
     assert env.task.success(env) and n < env.task.max_steps  # stopped at the success, not the limit
     env.close()
+
+
+class OpenHandExpert(Policy):
+    """The scripted expert with the gripper held open: it goes to the object but can never lift it."""
+
+    n_action_steps = 1
+
+    def __init__(self, envs):
+        from vla.eval.scripted import ScriptedPolicy
+
+        self.inner = ScriptedPolicy("tabletop", envs[0].task.name, envs)
+
+    def reset(self, rows=None):
+        self.inner.reset(rows)
+
+    def act(self, observation):
+        actions = self.inner.act(observation).actions.copy()
+        actions[..., 6] = -1.0
+        return ActionChunk(actions)
+
+
+def test_milestones_say_how_far_each_episode_got(tmp_path):
+    tasks = ["pick_block_by_relation", "place_block_relative", "stack_blocks", "open_drawer", "close_drawer",
+             "push_block_to_target", "cup_shuffle", "return_block"]
+    expert = evaluate("scripted", "tabletop", tasks, 1, tmp_path / "x", num_envs=1, render_mode=None, videos=0,
+                      progress=False)
+    for task, r in expert["tasks"].items():  # a success passes every stage on the way
+        assert len(r["milestone_rates"]) == 3 and set(r["milestone_rates"].values()) == {1.0}, task
+        assert r["milestones"] == [list(r["milestone_rates"])]
+    assert list(expert["tasks"]["stack_blocks"]["milestone_rates"]) == ["reached", "lifted", "over_goal"]
+    still = evaluate(ConstantPolicy(), "tabletop", ["pick_block_by_relation", "close_drawer", "cup_shuffle"], 1,
+                     tmp_path / "z", num_envs=1, render_mode=None, videos=0, progress=False)
+    for task, r in still["tasks"].items():  # holding still reaches nothing (the episode's start counts for none)
+        assert set(r["milestone_rates"].values()) == {0.0} and r["milestones"] == [[]], task
+    open_hand = evaluate(OpenHandExpert, "tabletop", ["pick_block_by_relation", "stack_blocks"], 2, tmp_path / "o",
+                         num_envs=2, render_mode=None, videos=0, progress=False)
+    for task, r in open_hand["tasks"].items():  # at the block, never lifted: the stage where it fails
+        assert r["success_rate"] == 0.0
+        assert r["milestone_rates"] == {"reached": 1.0, "lifted": 0.0, "over_goal": 0.0}, task

@@ -53,6 +53,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
         lo, hi = r["ci95"]
         print(f"  {task:28s} {r['successes']:4d}/{r['episodes']:<4d} {100 * r['success_rate']:5.1f}%  "
               f"[{100 * lo:.0f}, {100 * hi:.0f}]  mean steps {r['mean_steps']:.0f}")
+        if r.get("milestone_rates"):
+            print("  " + " " * 28 + " milestones: " + ", ".join(f"{name} {100 * rate:.0f}%"
+                                                            for name, rate in r["milestone_rates"].items()))
     print(f"{res['suite']}: mean success {100 * res['success_rate']:.1f}% over {res['episodes']} episodes "
           f"({res['wall_s']:.0f} s); wrote {out / 'eval.json'}")
     return 0

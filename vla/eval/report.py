@@ -11,14 +11,21 @@ import numpy as np
 from vla.eval.stats import wilson_interval
 
 
-def task_record(successes: list[bool], steps: list[int], seeds: list[int]) -> dict[str, Any]:
+def task_record(successes: list[bool], steps: list[int], seeds: list[int],
+                milestones: list[dict[str, bool]] | None = None) -> dict[str, Any]:
     """Success rate, counts, Wilson 95% interval and mean episode length of one task, plus each episode's
-    outcome and length (seed order), so a run can be compared with another seed by seed."""
+    outcome and length (seed order), so a run can be compared with another seed by seed. With `milestones`
+    (per episode, whether it ever reached each of the task's stages), `milestone_rates` says how far the
+    episodes got: where a policy that fails loses the task."""
     n, k = len(successes), int(sum(successes))
     lo, hi = wilson_interval(k, n)
-    return {"success_rate": k / n if n else 0.0, "episodes": n, "successes": k, "ci95": [lo, hi],
-            "mean_steps": float(np.mean(steps)) if steps else 0.0, "seeds": seeds,
-            "success": [bool(x) for x in successes], "steps": [int(x) for x in steps]}
+    rec = {"success_rate": k / n if n else 0.0, "episodes": n, "successes": k, "ci95": [lo, hi],
+           "mean_steps": float(np.mean(steps)) if steps else 0.0, "seeds": seeds,
+           "success": [bool(x) for x in successes], "steps": [int(x) for x in steps]}
+    if milestones and milestones[0]:
+        rec["milestone_rates"] = {name: sum(bool(ep[name]) for ep in milestones) / n for name in milestones[0]}
+        rec["milestones"] = [[name for name, hit in ep.items() if hit] for ep in milestones]
+    return rec
 
 
 def write_json(summary: dict[str, Any], path: Path) -> None:

@@ -190,7 +190,7 @@ class _TaskRun:
                 env.close()
         ok = [results[k][0] for k in range(len(self.seeds))]
         steps = [results[k][1] for k in range(len(self.seeds))]
-        rec = report.task_record(ok, steps, self.seeds)
+        rec = report.task_record(ok, steps, self.seeds, [results[k][2] for k in range(len(self.seeds))])
         rec["wall_s"] = round(time.time() - t0, 2)
         if self.official_states:
             rec["initial_states"] = list(range(len(self.seeds)))
@@ -203,13 +203,15 @@ class _TaskRun:
             return ScriptedPolicy(self.suite, self.task, envs)
         return policy if isinstance(policy, Policy) else policy(envs)
 
-    def _loop(self, envs: list[Any], policy: Policy, executor: ChunkExecutor) -> dict[int, tuple[bool, int]]:
+    def _loop(self, envs: list[Any], policy: Policy, executor: ChunkExecutor) -> dict[int, tuple[bool, int, dict[str, bool]]]:
+        """Episode k -> (success, steps, for each of the task's milestones whether the episode ever reached it)."""
         rows = self.rows
         obs: list[dict[str, Any]] = [{} for _ in range(rows)]
         episode = [-1] * rows  # the episode each row is running; -1: idle (all episodes handed out)
         frame_index = np.zeros(rows, np.int64)
         frames: dict[int, list[list[np.ndarray]]] = {}  # rows being recorded -> per step, camera images
-        results: dict[int, tuple[bool, int]] = {}
+        results: dict[int, tuple[bool, int, dict[str, bool]]] = {}
+        reached: list[dict[str, bool]] = [{} for _ in range(rows)]
         next_episode = 0
         action_dim = envs[0].action_space.shape[0]
 
@@ -221,6 +223,7 @@ class _TaskRun:
             next_episode += 1
             options = {"init_state": episode[r]} if self.official_states else None
             obs[r], _ = envs[r].reset(seed=self.seeds[episode[r]], options=options)
+            reached[r] = dict.fromkeys(envs[r].task.milestones(envs[r]), False)
             frame_index[r] = 0
             if episode[r] < self.videos:
                 frames[r] = [self._images(obs[r])]
@@ -236,12 +239,14 @@ class _TaskRun:
                 executor.push(asking, self._check_actions(chunk.actions, len(asking), action_dim))
             for r, action in zip(active, executor.pop(active)):
                 obs[r], _, terminated, truncated, info = envs[r].step(action)
+                for name, now in envs[r].task.milestones(envs[r]).items():
+                    reached[r][name] = reached[r][name] or bool(now)
                 frame_index[r] += 1
                 if r in frames:
                     frames[r].append(self._images(obs[r]))
                 if terminated or truncated:
                     k, success = episode[r], bool(info["success"])
-                    results[k] = (success, int(envs[r].steps))
+                    results[k] = (success, int(envs[r].steps), reached[r])
                     if r in frames:
                         self._write_video(k, frames.pop(r), success, envs[r])
                     self.bar.update(1)

@@ -49,6 +49,10 @@ class LiberoTask:
     def success(self, env: "LiberoEnv") -> bool:
         return bool(env.raw.check_success())
 
+    def milestones(self, env: "LiberoEnv") -> dict[str, bool]:
+        """No stages for LIBERO's goals yet (see Task.milestones)."""
+        return {}
+
     def target_bodies(self, env: "LiberoEnv") -> list[str]:
         """The root bodies of the BDDL's objects of interest, in the file's order (a region: its parent's)."""
         inner = env.raw.env

@@ -43,6 +43,11 @@ class Task(ABC):
     def target_bodies(self, env: "ManipulationEnv") -> list[str]:
         """`num_targets` body names, in a fixed order: the object acted on, then the reference."""
 
+    def milestones(self, env: "ManipulationEnv") -> dict[str, bool]:
+        """Stages on the way to success, in task order, each true when it holds at this step. Evaluation
+        records which ones an episode ever reached, so a failure says how far it got. Default: none."""
+        return {}
+
     def before_step(self, env: "ManipulationEnv") -> None:
         """World events that happen without the robot (shuffles, moved objects)."""
 

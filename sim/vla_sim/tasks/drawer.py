@@ -41,7 +41,8 @@ class _DrawerTask(Task):
         self.yaw = float(rng.uniform(*CAB_YAW))
         m.body_pos[cab] = [rng.uniform(*CAB_X), rng.uniform(*CAB_Y), 0.0]
         m.body_quat[cab] = [np.cos(self.yaw / 2), 0, 0, np.sin(self.yaw / 2)]
-        d.qpos[m.joint(SLIDE).qposadr[0]] = rng.uniform(*self.initial_slide)
+        self.start_slide = float(rng.uniform(*self.initial_slide))
+        d.qpos[m.joint(SLIDE).qposadr[0]] = self.start_slide
         # Wood tones for the carcass and the drawer (the handle stays metal).
         wood = np.array(_WOODS[int(rng.integers(len(_WOODS)))])
         carcass = np.clip(wood + rng.uniform(-0.05, 0.05, 3), 0, 1)
@@ -59,6 +60,10 @@ class _DrawerTask(Task):
     def target_bodies(self, env) -> list[str]:
         return [HANDLE, CABINET]
 
+    def handle_reached(self, env) -> bool:
+        ee, _ = env.ee_pose()
+        return bool(np.linalg.norm(ee - env.body_pos(HANDLE)) < 0.04)
+
 
 class OpenDrawer(_DrawerTask):
     name = "open_drawer"
@@ -73,6 +78,10 @@ class OpenDrawer(_DrawerTask):
 
     def success(self, env) -> bool:
         return self.slide(env) > 0.12
+
+    def milestones(self, env) -> dict[str, bool]:
+        slide = self.slide(env)
+        return {"reached": self.handle_reached(env), "moved": slide > self.start_slide + 0.03, "half": slide > 0.06}
 
 
 class CloseDrawer(_DrawerTask):
@@ -93,3 +102,7 @@ class CloseDrawer(_DrawerTask):
             return False
         ee, _ = env.ee_pose()
         return bool(np.linalg.norm(ee - env.body_pos(HANDLE)) > self.min_clearance)
+
+    def milestones(self, env) -> dict[str, bool]:
+        slide = self.slide(env)
+        return {"reached": self.handle_reached(env), "moved": slide < self.start_slide - 0.03, "shut": slide < 0.01}

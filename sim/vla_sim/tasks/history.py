@@ -14,7 +14,7 @@ import numpy as np
 from vla_sim import objects
 from vla_sim.envs.manipulation import CONTROL_HZ, PHYSICS_DT
 from vla_sim.tasks.base import Task
-from vla_sim.tasks.pick_place import color_rgb, gripper_holding, pick_colors
+from vla_sim.tasks.pick_place import color_rgb, gripper_holding, held_up, pick_colors, tool_near
 
 SUBSTEPS = int(round(1.0 / CONTROL_HZ / PHYSICS_DT))
 
@@ -176,6 +176,13 @@ class CupShuffle(_ScriptedEvents):
     def target_bodies(self, env) -> list[str]:
         return [self.hider, HIDDEN]
 
+    def milestones(self, env) -> dict[str, bool]:
+        if not self._released:
+            return {"reached": False, "lifted_any": False, "lifted_hider": False}
+        return {"reached": tool_near(env, self.hider, xy=0.03, above=0.12),
+                "lifted_any": any(env.body_pos(c)[2] > 0.03 for c in CUPS),
+                "lifted_hider": env.body_pos(self.hider)[2] > 0.03}
+
 
 # --------------------------------------------------------------------------------------- return block
 MOVED = "block"
@@ -243,3 +250,9 @@ class ReturnBlock(_ScriptedEvents):
 
     def target_bodies(self, env) -> list[str]:
         return [MOVED, MOVED]
+
+    def milestones(self, env) -> dict[str, bool]:
+        if not self._released:
+            return {"reached": False, "lifted": False, "over_goal": False}
+        return {"reached": tool_near(env, MOVED), "lifted": held_up(env, MOVED),
+                "over_goal": bool(np.linalg.norm(env.body_pos(MOVED)[:2] - self.start_xy) < self.tolerance)}

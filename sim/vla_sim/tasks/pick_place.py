@@ -75,6 +75,10 @@ class PickBlockByRelation(Task):
     def target_bodies(self, env) -> list[str]:
         return [self.mover, "plate"]
 
+    def milestones(self, env) -> dict[str, bool]:
+        return {"reached": tool_near(env, self.mover), "lifted": held_up(env, self.mover),
+                "over_goal": xy_dist(env, self.mover, "plate") < 0.06}
+
 
 class PlaceBlockRelativeTo(Task):
     """Place a colored block on the named side (left/right/front/behind) of a bowl."""
@@ -109,16 +113,23 @@ class PlaceBlockRelativeTo(Task):
     def goal_xy(self, env) -> np.ndarray:
         return env.body_pos("bowl")[:2] + 0.11 * np.array(self.RELATIONS[self.relation], float)
 
-    def success(self, env):
-        block = env.body_pos("block")
+    def in_goal_region(self, env) -> bool:
+        """The block's centre lies in the success region beside the bowl (at any height)."""
         direction = np.array(self.RELATIONS[self.relation], float)
-        rel = block[:2] - env.body_pos("bowl")[:2]
+        rel = env.body_pos("block")[:2] - env.body_pos("bowl")[:2]
         along = rel @ direction
         across = abs(rel @ np.array([-direction[1], direction[0]]))
-        return bool(0.07 < along < 0.17 and across < 0.05 and block[2] < 0.01 and not gripper_holding(env))
+        return bool(0.07 < along < 0.17 and across < 0.05)
+
+    def success(self, env):
+        return self.in_goal_region(env) and env.body_pos("block")[2] < 0.01 and not gripper_holding(env)
 
     def target_bodies(self, env):
         return ["block", "bowl"]
+
+    def milestones(self, env) -> dict[str, bool]:
+        return {"reached": tool_near(env, "block"), "lifted": held_up(env, "block"),
+                "over_goal": self.in_goal_region(env)}
 
 
 class StackBlocks(Task):
@@ -151,6 +162,10 @@ class StackBlocks(Task):
     def target_bodies(self, env):
         return ["top", "bottom"]
 
+    def milestones(self, env) -> dict[str, bool]:
+        return {"reached": tool_near(env, "top"), "lifted": held_up(env, "top"),
+                "over_goal": xy_dist(env, "top", "bottom") < 0.02}
+
 
 def on_top(env, upper: str, lower: str, max_xy: float, height: float | None = None) -> bool:
     """`upper` rests above `lower`: horizontally within `max_xy`, vertically at `height` (+-1.5 cm) or above."""
@@ -161,6 +176,23 @@ def on_top(env, upper: str, lower: str, max_xy: float, height: float | None = No
     if height is not None:
         return abs(dz - height) < 0.015
     return 0.003 < dz < 0.05
+
+
+def xy_dist(env, a: str, b: str) -> float:
+    return float(np.linalg.norm(env.body_pos(a)[:2] - env.body_pos(b)[:2]))
+
+
+def tool_near(env, body: str, xy: float = 0.03, above: float = 0.06) -> bool:
+    """The tool point is within `xy` of the body horizontally and at most `above` over its origin (a block's
+    origin is its bottom face): where a grasp of it would close."""
+    ee, _ = env.ee_pose()
+    pos = env.body_pos(body)
+    return bool(np.linalg.norm(ee[:2] - pos[:2]) < xy and ee[2] - pos[2] < above)
+
+
+def held_up(env, body: str, height: float = 0.03) -> bool:
+    """The gripper holds something and the body's origin is `height` above the table."""
+    return bool(env.body_pos(body)[2] > height and gripper_holding(env))
 
 
 def gripper_holding(env) -> bool:

@@ -7,7 +7,7 @@ import numpy as np
 
 from vla_sim import objects
 from vla_sim.tasks.base import Task
-from vla_sim.tasks.pick_place import color_rgb, gripper_holding, pick_colors
+from vla_sim.tasks.pick_place import color_rgb, gripper_holding, pick_colors, tool_near
 
 BLOCK = "block"
 PAD = "target_pad"
@@ -46,6 +46,7 @@ class PushBlockToTarget(Task):
                 break
         else:  # pragma: no cover - the ranges above always admit a layout
             raise RuntimeError("could not place the block and the pad")
+        self.block_start = block
         objects.set_free_pose(m, d, BLOCK, [*block, 0], rng.uniform(-np.pi / 4, np.pi / 4))
         d.mocap_pos[m.body(PAD).mocapid[0]] = [*pad, 0.0]
         d.mocap_quat[m.body(PAD).mocapid[0]] = [1, 0, 0, 0]
@@ -57,10 +58,15 @@ class PushBlockToTarget(Task):
     def pad_xy(self, env) -> np.ndarray:
         return env.data.mocap_pos[env.model.body(PAD).mocapid[0], :2].copy()
 
+    def on_pad(self, env) -> bool:
+        return bool(np.abs(env.body_pos(BLOCK)[:2] - self.pad_xy(env)).max() < PAD_HALF)
+
     def success(self, env) -> bool:
-        block = env.body_pos(BLOCK)
-        off = np.abs(block[:2] - self.pad_xy(env))
-        return bool(off.max() < PAD_HALF and block[2] < 0.01 and not gripper_holding(env))
+        return self.on_pad(env) and env.body_pos(BLOCK)[2] < 0.01 and not gripper_holding(env)
+
+    def milestones(self, env) -> dict[str, bool]:
+        moved = np.linalg.norm(env.body_pos(BLOCK)[:2] - self.block_start) > 0.03
+        return {"reached": tool_near(env, BLOCK, xy=0.07), "moved": bool(moved), "over_goal": self.on_pad(env)}
 
     def target_bodies(self, env) -> list[str]:
         return [BLOCK, PAD]

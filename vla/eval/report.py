@@ -33,7 +33,8 @@ def write_json(summary: dict[str, Any], path: Path) -> None:
 
 
 def plot_success(summary: dict[str, Any], path: Path) -> None:
-    """Horizontal bars of per-task success (%) with the 95% interval as error bars."""
+    """Horizontal bars of per-task success (%) with the 95% interval as error bars; where the tasks have
+    milestones, pale bars behind show how many episodes reached each stage (named at the right)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -44,13 +45,24 @@ def plot_success(summary: dict[str, Any], path: Path) -> None:
     rates = np.array([100 * tasks[t]["success_rate"] for t in names])
     lo = np.array([100 * tasks[t]["ci95"][0] for t in names])
     hi = np.array([100 * tasks[t]["ci95"][1] for t in names])
-    fig, ax = plt.subplots(figsize=(8, 0.4 * len(names) + 1.4))
+    staged = any(tasks[t].get("milestone_rates") for t in names)
+    fig, ax = plt.subplots(figsize=(12 if staged else 8, 0.45 * len(names) + 1.4))
     err = [np.clip(rates - lo, 0, None), np.clip(hi - rates, 0, None)]
-    ax.barh(names, rates, xerr=err, color="#3b7dd8", ecolor="#222222", capsize=3)
+    for i, t in enumerate(names):
+        stages = tasks[t].get("milestone_rates", {})
+        for j, (name, rate) in enumerate(stages.items()):  # thin bars above the success bar, in stage order
+            ax.barh(i - 0.36 + 0.13 * j, 100 * rate, height=0.12, color=("#c9d7ee", "#a6bde3", "#7f9fd3")[j % 3])
+        if stages:
+            ax.text(101, i, "  ".join(f"{name} {100 * rate:.0f}%" for name, rate in stages.items()),
+                    va="center", fontsize=7, clip_on=False)
+    ax.barh(np.arange(len(names)) + (0.2 if staged else 0), rates, height=0.38 if staged else 0.8, xerr=err,
+            color="#3b7dd8", ecolor="#222222", capsize=3)
+    ax.set_yticks(range(len(names)), names)
     ax.set_xlim(0, 100)
     ax.invert_yaxis()
     n = tasks[names[0]]["episodes"] if names else 0
-    ax.set_xlabel(f"success (%), {n} episodes per task, 95% Wilson interval")
+    ax.set_xlabel(f"success (%), {n} episodes per task, 95% Wilson interval"
+                  + ("; thin pale bars: milestones reached, in order" if staged else ""))
     ax.set_title(f"{summary['suite']}: {summary['policy']}  (mean {100 * summary['success_rate']:.1f}%)")
     fig.tight_layout()
     fig.savefig(path, dpi=110)

@@ -34,7 +34,8 @@ def write_json(summary: dict[str, Any], path: Path) -> None:
 
 def plot_success(summary: dict[str, Any], path: Path) -> None:
     """Horizontal bars of per-task success (%) with the 95% interval as error bars; where the tasks have
-    milestones, pale bars behind show how many episodes reached each stage (named at the right)."""
+    milestones, thin pale bars above each success bar show how many episodes reached each stage (named at the
+    right)."""
     import matplotlib
 
     matplotlib.use("Agg")

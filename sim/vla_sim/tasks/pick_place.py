@@ -169,9 +169,9 @@ class StackBlocks(Task):
 
 def on_top(env, upper: str, lower: str, max_xy: float, height: float | None = None) -> bool:
     """`upper` rests above `lower`: horizontally within `max_xy`, vertically at `height` (+-1.5 cm) or above."""
-    u, lo = env.body_pos(upper), env.body_pos(lower)
-    if np.linalg.norm(u[:2] - lo[:2]) > max_xy:
+    if xy_dist(env, upper, lower) > max_xy:
         return False
+    u, lo = env.body_pos(upper), env.body_pos(lower)
     dz = u[2] - lo[2]
     if height is not None:
         return abs(dz - height) < 0.015

@@ -1,0 +1,131 @@
+"""How well does a trained policy fit its demonstrations' action chunks, without running the simulator?
+
+For windows drawn from the run's training and held-out episodes (run.json says which):
+
+- `r2_cond_mean`: share of the chunk's variance (normalized actions, all dimensions) explained by the head's
+  prediction from pure noise, i.e. its conditional mean. 1.0 is a perfect fit; 0.0 means the condition is
+  ignored. Diffusion: the clean-chunk estimate at the last training step; flow: the velocity at s=0 added to the
+  noise.
+- `disp_rel_err_median`, `disp_cos_median`: the end-effector displacement over the first `--steps` actions of a
+  sampled chunk (the inference path, DDIM or Euler) against the expert's, per phase of the episode.
+
+Train and held-out alike low means the model underfits (more or better optimization); train high and held-out
+low means it memorizes (more data). Closed-loop success needs both high, so this is a cheap first screen.
+
+    python bench/action_fit.py --policy runs/place_solo_400 --dataset data/place,data/place_b --out bench/results/x.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+
+def conditional_mean(model, cond: torch.Tensor, shape: tuple[int, ...], generator: torch.Generator) -> torch.Tensor:
+    """The head's estimate of the clean chunk from pure noise (its conditional mean), normalized."""
+    head = model.head
+    noise = torch.randn((cond.shape[0], *shape), generator=generator)
+    if model.cfg.head == "diffusion":
+        n = head.train_sched.config.num_train_timesteps
+        out = head.denoiser(noise, torch.full((cond.shape[0],), (n - 1) / n), cond)
+        if head.train_sched.config.prediction_type == "epsilon":
+            a = head.train_sched.alphas_cumprod[n - 1]
+            out = ((noise - (1 - a).sqrt() * out) / a.sqrt()).clamp(-1, 1)  # as the scheduler clips it
+        return out
+    return noise + head.denoiser(noise, torch.zeros(cond.shape[0]), cond)
+
+
+def displacement(chunk: torch.Tensor, space: str, steps: int) -> torch.Tensor:
+    """End-effector displacement [B, 3] after `steps` actions of a chunk in the head's (unnormalized) space:
+    summed deltas, or the chunk-relative position target of the last of them."""
+    return chunk[:, :steps, :3].sum(1) if space == "delta" else chunk[:, steps - 1, :3]
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--policy", required=True, help="a training run folder (its run.json names the splits)")
+    p.add_argument("--dataset", required=True, help="the run's dataset folder(s), comma-separated")
+    p.add_argument("--windows", type=int, default=256, help="windows per split for the conditional-mean fit")
+    p.add_argument("--episodes", type=int, default=12, help="episodes per split for the sampled displacements")
+    p.add_argument("--steps", type=int, default=8, help="actions summed into a displacement (n_action_steps)")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--out", default=None, help="JSON file to write")
+    args = p.parse_args()
+
+    from vla.checkpoint import load_model, resolve_checkpoint
+    from vla.model.action_space import ActionCodec
+    from vla.train.data import EpisodeStore, WindowDataset, WindowSpec
+    from vla.train.loop import _normalize
+
+    torch.set_num_threads(args.threads)
+    run = Path(args.policy)
+    ckpt = resolve_checkpoint(run)
+    model, norm, meta = load_model(ckpt)
+    model.eval()
+    cfg = model.cfg
+    doc = json.loads((run / "run.json").read_text())
+    store = EpisodeStore.load_many(args.dataset.split(","), image_size=cfg.image_size, progress=False)
+    codec = ActionCodec.for_config(cfg.action_space, cfg.state_names)
+    data = WindowDataset(store, WindowSpec(history_len=cfg.history_len, history_stride=cfg.history_stride,
+                                           chunk=cfg.chunk, trace_len=cfg.trace_len, trace_stride=cfg.trace_stride,
+                                           image_size=cfg.image_size))
+    result: dict = {"policy": str(run), "checkpoint": ckpt.name, "step": meta.get("step"), "dataset": args.dataset}
+    for split in ("train_episodes", "val_episodes"):
+        eps = torch.tensor(doc[split])
+        g = torch.Generator().manual_seed(0)
+        frames = torch.nonzero(torch.isin(store.episode_index, eps)).flatten()
+        idx = frames[torch.randperm(len(frames), generator=g)[:args.windows]]
+        sq_err, sq_dev, true_all = [], [], []
+        for part in idx.split(32):
+            batch = _normalize(data.get_batch(part), norm, codec)
+            b, t = batch["state"].shape[:2]
+            with torch.no_grad():
+                m, q = model.encode_frames(batch["images"].flatten(0, 1), batch["state"].flatten(0, 1),
+                                           model.text(batch["task"]).repeat_interleave(t, 0))
+                cond, _ = model.condition(m.unflatten(0, (b, t)), batch["history_pad"], q.unflatten(0, (b, t))[:, -1],
+                                          last_only=True)
+                pred = conditional_mean(model, cond, (cfg.chunk, cfg.action_dim), g)
+            true = batch["action"][:, -1]
+            valid = ~batch["action_pad"][:, -1]
+            sq_err.append(((pred - true) ** 2)[valid])
+            true_all.append(true[valid])
+        true_cat = torch.cat(true_all)
+        r2 = 1 - float(torch.cat(sq_err).mean()) / float(((true_cat - true_cat.mean(0)) ** 2).mean())
+
+        phases: dict[str, dict[str, list[float]]] = {}
+        for e in doc[split][:args.episodes]:
+            ep_frames = torch.nonzero(store.episode_index == e).flatten()
+            offs = list(range(0, max(len(ep_frames) - cfg.chunk, 0), cfg.n_action_steps))
+            for part in torch.tensor(offs).split(32):
+                raw = data.get_batch(ep_frames[part])
+                chunk, _ = model.sample_chunk(_normalize(raw, norm, codec), torch.Generator().manual_seed(0))
+                pred_d = displacement(norm.unaction(chunk), cfg.action_space, args.steps)
+                true_d = displacement(codec.to_model(raw["action"][:, -1], raw["state"][:, -1]), cfg.action_space,
+                                      args.steps)
+                cos = torch.nn.functional.cosine_similarity(pred_d, true_d, dim=-1)
+                rel = (pred_d - true_d).norm(dim=-1) / true_d.norm(dim=-1).clamp(min=1e-3)
+                for o, c, r in zip(part.tolist(), cos.tolist(), rel.tolist()):
+                    key = f"frames_{40 * (o // 40)}_{40 * (o // 40) + 40}"
+                    phases.setdefault(key, {"cos": [], "rel": []})
+                    phases[key]["cos"].append(c)
+                    phases[key]["rel"].append(r)
+        result[split.replace("_episodes", "")] = {
+            "r2_cond_mean": round(r2, 4), "windows": len(idx),
+            "phases": {k: {"n": len(v["cos"]), "disp_cos_median": round(float(np.median(v["cos"])), 3),
+                           "disp_rel_err_median": round(float(np.median(v["rel"])), 3)}
+                       for k, v in sorted(phases.items(), key=lambda kv: int(kv[0].split("_")[1]))}}
+        first = next(iter(result[split.replace("_episodes", "")]["phases"].values()), {})
+        print(f"{split.replace('_episodes', ''):5s}  R2 of the conditional mean {r2:.3f}   first phase: displacement "
+              f"cos {first.get('disp_cos_median')}, relative error {first.get('disp_rel_err_median')}", flush=True)
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps(result, indent=1))
+        print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -3,9 +3,8 @@
 For windows drawn from the run's training and held-out episodes (run.json says which):
 
 - `r2_cond_mean`: share of the chunk's variance (normalized actions, all dimensions) explained by the head's
-  prediction from pure noise, i.e. its conditional mean. 1.0 is a perfect fit; 0.0 means the condition is
-  ignored. Diffusion: the clean-chunk estimate at the last training step; flow: the velocity at s=0 added to the
-  noise.
+  one-step sample (`VLAModel.sample_chunk(steps=1)`: the clean-chunk estimate from pure noise, i.e. its
+  conditional mean). 1.0 is a perfect fit; 0.0 means the condition is ignored.
 - `disp_rel_err_median`, `disp_cos_median`: the end-effector displacement over the first `--steps` actions of a
   sampled chunk (the inference path, DDIM or Euler) against the expert's, per phase of the episode.
 
@@ -23,20 +22,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-
-
-def conditional_mean(model, cond: torch.Tensor, shape: tuple[int, ...], generator: torch.Generator) -> torch.Tensor:
-    """The head's estimate of the clean chunk from pure noise (its conditional mean), normalized."""
-    head = model.head
-    noise = torch.randn((cond.shape[0], *shape), generator=generator)
-    if model.cfg.head == "diffusion":
-        n = head.train_sched.config.num_train_timesteps
-        out = head.denoiser(noise, torch.full((cond.shape[0],), (n - 1) / n), cond)
-        if head.train_sched.config.prediction_type == "epsilon":
-            a = head.train_sched.alphas_cumprod[n - 1]
-            out = ((noise - (1 - a).sqrt() * out) / a.sqrt()).clamp(-1, 1)  # as the scheduler clips it
-        return out
-    return noise + head.denoiser(noise, torch.zeros(cond.shape[0]), cond)
 
 
 def displacement(chunk: torch.Tensor, space: str, steps: int) -> torch.Tensor:
@@ -57,38 +42,40 @@ def main() -> None:
     args = p.parse_args()
 
     from vla.checkpoint import load_model, resolve_checkpoint
+    from vla.errors import UserError
     from vla.model.action_space import ActionCodec
     from vla.train.data import EpisodeStore, WindowDataset, WindowSpec
     from vla.train.loop import _normalize
 
     torch.set_num_threads(args.threads)
     run = Path(args.policy)
-    ckpt = resolve_checkpoint(run)
-    model, norm, meta = load_model(ckpt)
+    if args.steps < 1 or args.windows < 1 or args.episodes < 0:
+        raise SystemExit("error: --steps and --windows must be >= 1 and --episodes >= 0")
+    if not (run / "run.json").is_file():
+        raise SystemExit(f"error: {run} has no run.json: --policy must be a `vla train --out` folder")
+    try:
+        ckpt = resolve_checkpoint(run)
+        model, norm, meta = load_model(ckpt)
+        store = EpisodeStore.load_many(args.dataset.split(","), image_size=model.cfg.image_size, progress=False)
+    except UserError as e:
+        raise SystemExit(f"error: {e}")
     model.eval()
     cfg = model.cfg
+    if args.steps > cfg.chunk:
+        raise SystemExit(f"error: --steps {args.steps} is longer than the policy's chunk of {cfg.chunk} actions")
     doc = json.loads((run / "run.json").read_text())
-    store = EpisodeStore.load_many(args.dataset.split(","), image_size=cfg.image_size, progress=False)
     codec = ActionCodec.for_config(cfg.action_space, cfg.state_names)
-    data = WindowDataset(store, WindowSpec(history_len=cfg.history_len, history_stride=cfg.history_stride,
-                                           chunk=cfg.chunk, trace_len=cfg.trace_len, trace_stride=cfg.trace_stride,
-                                           image_size=cfg.image_size))
+    data = WindowDataset(store, WindowSpec.for_config(cfg))
     result: dict = {"policy": str(run), "checkpoint": ckpt.name, "step": meta.get("step"), "dataset": args.dataset}
     for split in ("train_episodes", "val_episodes"):
         eps = torch.tensor(doc[split])
         g = torch.Generator().manual_seed(0)
         frames = torch.nonzero(torch.isin(store.episode_index, eps)).flatten()
         idx = frames[torch.randperm(len(frames), generator=g)[:args.windows]]
-        sq_err, sq_dev, true_all = [], [], []
+        sq_err, true_all = [], []
         for part in idx.split(32):
             batch = _normalize(data.get_batch(part), norm, codec)
-            b, t = batch["state"].shape[:2]
-            with torch.no_grad():
-                m, q = model.encode_frames(batch["images"].flatten(0, 1), batch["state"].flatten(0, 1),
-                                           model.text(batch["task"]).repeat_interleave(t, 0))
-                cond, _ = model.condition(m.unflatten(0, (b, t)), batch["history_pad"], q.unflatten(0, (b, t))[:, -1],
-                                          last_only=True)
-                pred = conditional_mean(model, cond, (cfg.chunk, cfg.action_dim), g)
+            pred, _ = model.sample_chunk(batch, g, steps=1)
             true = batch["action"][:, -1]
             valid = ~batch["action_pad"][:, -1]
             sq_err.append(((pred - true) ** 2)[valid])

@@ -28,7 +28,10 @@ def main() -> None:
         label, sep, path = item.rpartition("=")
         if not sep or not label:
             raise SystemExit(f"error: {item!r} is not LABEL=EVAL_JSON")
-        doc = json.loads(Path(path).read_text())
+        try:
+            doc = json.loads(Path(path).read_text())
+        except (OSError, ValueError) as e:
+            raise SystemExit(f"error: cannot read {path} as an eval.json: {e}")
         if args.task not in doc.get("tasks", {}):
             raise SystemExit(f"error: {path} has no task {args.task!r}: it has {', '.join(doc.get('tasks', {}))}")
         tasks[label] = doc["tasks"][args.task]

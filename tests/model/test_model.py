@@ -131,6 +131,9 @@ def test_head_fits_a_conditional_target(head):
     model.eval()
     chunk, _ = model.sample_chunk(batch, torch.Generator().manual_seed(0))
     assert (chunk[0] - 0.6).abs().mean() < 0.15 and (chunk[1] + 0.6).abs().mean() < 0.15
+    # one step from pure noise is the head's conditional mean (what bench/action_fit.py scores)
+    mean, _ = model.sample_chunk(batch, torch.Generator().manual_seed(1), steps=1)
+    assert (mean[0] - 0.6).abs().mean() < 0.15 and (mean[1] + 0.6).abs().mean() < 0.15
 
 
 def test_fixed_seed_gives_identical_chunks(tiny_cfg):

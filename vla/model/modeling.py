@@ -150,11 +150,21 @@ class VLAModel(nn.Module):
         return chunk, pred
 
     @torch.no_grad()
-    def sample_chunk(self, batch: dict, generator: torch.Generator | None = None, steps: int | None = None):
-        """Recompute every position of a normalized window batch and sample a chunk for its last position."""
+    def condition_last(self, batch: dict) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Recompute every position of a normalized window batch -> the action-head condition [B, C] of its last
+        position and that position's grounding predictions."""
         b, t = batch["state"].shape[:2]
         text = self.text(batch["task"])
         moments, ground_q = self.encode_frames(batch["images"].flatten(0, 1), batch["state"].flatten(0, 1),
                                                text.repeat_interleave(t, 0))
-        return self.act_from_window(moments.unflatten(0, (b, t)), batch["history_pad"],
-                                    ground_q.unflatten(0, (b, t))[:, -1], generator, steps)
+        moments, pad = moments.unflatten(0, (b, t)), batch["history_pad"]
+        if self.memory is None:
+            moments, pad = moments[:, -1:], pad[:, -1:]
+        return self.condition(moments, pad, ground_q.unflatten(0, (b, t))[:, -1], last_only=True)
+
+    @torch.no_grad()
+    def sample_chunk(self, batch: dict, generator: torch.Generator | None = None, steps: int | None = None):
+        """Recompute every position of a normalized window batch and sample a chunk for its last position.
+        One step (`steps=1`) returns the head's clean-chunk estimate from pure noise: its conditional mean."""
+        cond, pred = self.condition_last(batch)
+        return self.head.sample(cond, (self.cfg.chunk, self.cfg.action_dim), generator, steps), pred

@@ -52,6 +52,12 @@ class WindowSpec:
     trace_stride: int  # control steps between trace points
     image_size: int  # frames are resized to image_size x image_size once, at load
 
+    @classmethod
+    def for_config(cls, cfg) -> "WindowSpec":
+        """The windows a VLAConfig trains on."""
+        return cls(history_len=cfg.history_len, history_stride=cfg.history_stride, chunk=cfg.chunk,
+                   trace_len=cfg.trace_len, trace_stride=cfg.trace_stride, image_size=cfg.image_size)
+
     def validate(self) -> None:
         checks = [("history_len", self.history_len, 1), ("history_stride", self.history_stride, 1),
                   ("chunk", self.chunk, 1), ("trace_len", self.trace_len, 0), ("trace_stride", self.trace_stride, 1),

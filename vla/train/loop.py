@@ -198,9 +198,7 @@ def train(config: str, dataset: str | Path | list[str | Path], out: str | Path, 
     if not existing:
         cfg = resolve_config(cfg, store)
     codec = ActionCodec.for_config(cfg.action_space, cfg.state_names)
-    spec = WindowSpec(history_len=cfg.history_len, history_stride=cfg.history_stride, chunk=cfg.chunk,
-                      trace_len=cfg.trace_len, trace_stride=cfg.trace_stride, image_size=cfg.image_size)
-    data = WindowDataset(store, spec)
+    data = WindowDataset(store, WindowSpec.for_config(cfg))
     train_eps, val_eps = train_val_split(store, val_fraction, seed=cfg.seed)
     if existing and (out / "run.json").is_file():
         tasks = json.loads((out / "run.json").read_text()).get("tasks") or None

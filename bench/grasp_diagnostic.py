@@ -1,12 +1,15 @@
 """Where does a trained policy close its gripper? For each evaluation seed of a pick task: the control step
 of the first close command and the tool point's offset from the task's target block at that moment
-(expert grasps close within 5 mm of it), plus the tool's largest tilt from pointing down. Explains failures
+(expert grasps close within 5 mm of it), which loose object the tool was then nearest to horizontally (the
+target, or a distractor: the instruction misread), plus the tool's largest tilt from pointing down. Explains failures
 that success rates alone do not (a grasp beside the block, the wrong block, a drifting orientation).
 With the policy's grounding head, also where it believed the target block was in each camera at the last
 chunk before the close (pixel error at the env's image size): a large error there means the policy could
 not see the block precisely; a small one with a large offset means it saw it but did not steer to it.
 
     python bench/grasp_diagnostic.py --policy runs/tabletop_cpu_100 --task pick_block_by_relation --seeds 6
+
+The target is the task's first target body (pick: the named block, place: the block, stack: the top block).
 """
 
 from __future__ import annotations
@@ -43,10 +46,23 @@ def target_point_errors(env, policy, extras: dict) -> dict[str, float | None]:
     return out
 
 
+def loose_bodies(env) -> list[str]:
+    """Names of the bodies on a free joint (the objects that can be picked up or pushed)."""
+    m = env.model
+    ids = {int(m.jnt_bodyid[j]) for j in range(m.njnt) if m.jnt_type[j] == mujoco.mjtJoint.mjJNT_FREE}
+    return sorted(mujoco.mj_id2name(m, mujoco.mjtObj.mjOBJ_BODY, i) for i in ids)
+
+
+def nearest_body(env, pos: np.ndarray, target: str) -> str:
+    """The loose body nearest to `pos` horizontally, among the target and bodies that are not task targets."""
+    candidates = [target] + [b for b in loose_bodies(env) if b not in env.task.target_bodies(env)]
+    return min(candidates, key=lambda b: float(np.linalg.norm(env.body_pos(b)[:2] - pos[:2])))
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--policy", required=True)
-    p.add_argument("--task", default="pick_block_by_relation", help="a tabletop task whose target block is task.mover")
+    p.add_argument("--task", default="pick_block_by_relation", help="a tabletop pick-and-place task")
     p.add_argument("--seeds", type=int, default=6)
     p.add_argument("--seed", type=int, default=100_000, help="the evaluation seed of episode 0 (vla eval's default)")
     p.add_argument("--out", default=None)
@@ -65,22 +81,28 @@ def main() -> None:
     for k in range(args.seeds):
         seed = args.seed + 1000 * suite_pos + k
         record = {"seed": seed, "success": False, "first_close_step": None, "offset_xy_cm": None,
-                  "height_cm": None, "max_tilt_deg": 0.0}
+                  "height_cm": None, "closed_nearest": None, "max_tilt_deg": 0.0}
         belief: dict[str, float | None] = {}
         for step, chunk, action in single_env_steps(env, policy, seed):
             if chunk is not None and record["first_close_step"] is None:
                 belief = target_point_errors(env, policy, chunk.extras)
             pos, quat = env.ee_pose()
             if action[grip] > 0 and record["first_close_step"] is None:
-                offset = pos - env.body_pos(env.task.mover)
+                target = env.task.target_bodies(env)[0]
+                offset = pos - env.body_pos(target)
+                nearest = nearest_body(env, pos, target)
                 record.update(first_close_step=step, offset_xy_cm=np.round(offset[:2] * 100, 1).tolist(),
-                              height_cm=round(float(offset[2]) * 100, 1), belief_error_px=belief)
+                              height_cm=round(float(offset[2]) * 100, 1), belief_error_px=belief,
+                              closed_nearest="target" if nearest == target else nearest)
             record["max_tilt_deg"] = round(max(record["max_tilt_deg"], tilt_deg(quat)), 1)
         record["success"] = bool(env.task.success(env))
         episodes.append(record)
         print(json.dumps(record), flush=True)
     env.close()
-    doc = {"bench": "grasp_diagnostic", "policy": args.policy, "task": args.task, "episodes": episodes}
+    closed = [e["closed_nearest"] or "never closed" for e in episodes]
+    doc = {"bench": "grasp_diagnostic", "policy": args.policy, "task": args.task,
+           "closed_nearest_counts": {k: closed.count(k) for k in sorted(set(closed))}, "episodes": episodes}
+    print(json.dumps(doc["closed_nearest_counts"]))
     out = Path(args.out or f"bench/results/grasp_diagnostic_{args.task}.json")
     out.write_text(json.dumps(doc, indent=2) + "\n")
 

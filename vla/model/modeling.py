@@ -57,9 +57,10 @@ class VLAModel(nn.Module):
         -> moment tokens [N, M, d] and grounding query features [N, n_cam, d]."""
         x = to_model_images(images, self.cfg.shift_augment if augment else 0)
         n, m = x.shape[0], self.cfg.n_moment_tokens
+        text = text if self.text_white is None else self.text_white(text)
         tokens = torch.cat([
-            self.cameras(x),
-            (self.text_proj(text if self.text_white is None else self.text_white(text)) + self.kind[0])[:, None],
+            self.cameras(x, text if self.cfg.film_text else None),
+            (self.text_proj(text) + self.kind[0])[:, None],
             (self.state_proj(state) + self.kind[1])[:, None],
             self.moment_queries.expand(n, -1, -1),
             self.ground_queries.expand(n, -1, -1),

@@ -7,6 +7,9 @@ For windows drawn from the run's training and held-out episodes (run.json says w
   conditional mean). 1.0 is a perfect fit; 0.0 means the condition is ignored.
 - `disp_rel_err_median`, `disp_cos_median`: the end-effector displacement over the first `--steps` actions of a
   sampled chunk (the inference path, DDIM or Euler) against the expert's, per phase of the episode.
+- `start_point_err_px_median`, `start_misread_share`: on every episode's first frame, how far the grounding
+  point of the object to act on is from the truth, and how often it sits on another object (the instruction
+  misread; `vla.train.loop.start_grounding`).
 
 Train and held-out alike low means the model underfits (more or better optimization); train high and held-out
 low means it memorizes (more data). Closed-loop success needs both high, so this is a cheap first screen.
@@ -45,7 +48,7 @@ def main() -> None:
     from vla.errors import UserError
     from vla.model.action_space import ActionCodec
     from vla.train.data import EpisodeStore, WindowDataset, WindowSpec
-    from vla.train.loop import _normalize
+    from vla.train.loop import _normalize, start_grounding
 
     torch.set_num_threads(args.threads)
     run = Path(args.policy)
@@ -100,14 +103,18 @@ def main() -> None:
                     phases.setdefault(key, {"cos": [], "rel": []})
                     phases[key]["cos"].append(c)
                     phases[key]["rel"].append(r)
+        starts = torch.unique(store.ep_start[torch.isin(store.episode_index, eps)])
+        reading = {k: round(v, 4) for k, v in start_grounding(model, data, starts, norm, codec).items()}
         result[split.replace("_episodes", "")] = {
-            "r2_cond_mean": round(r2, 4), "windows": len(idx),
+            "r2_cond_mean": round(r2, 4), "windows": len(idx), "episode_starts": len(starts), **reading,
             "phases": {k: {"n": len(v["cos"]), "disp_cos_median": round(float(np.median(v["cos"])), 3),
                            "disp_rel_err_median": round(float(np.median(v["rel"])), 3)}
                        for k, v in sorted(phases.items(), key=lambda kv: int(kv[0].split("_")[1]))}}
         first = next(iter(result[split.replace("_episodes", "")]["phases"].values()), {})
         print(f"{split.replace('_episodes', ''):5s}  R2 of the conditional mean {r2:.3f}   first phase: displacement "
-              f"cos {first.get('disp_cos_median')}, relative error {first.get('disp_rel_err_median')}", flush=True)
+              f"cos {first.get('disp_cos_median')}, relative error {first.get('disp_rel_err_median')}; episode starts: "
+              f"point error {reading.get('start_point_err_px_median')} px, misread {reading.get('start_misread_share')}",
+              flush=True)
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps(result, indent=1))

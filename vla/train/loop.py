@@ -117,10 +117,38 @@ def _checkpoints(run: Path) -> list[Path]:
                   if not p.name.endswith((".tmp", ".old")) and (p / CONFIG).is_file() and (p / STATE_JSON).is_file())
 
 
+MISREAD_PX = 15.0  # at 128 px: blocks stand >= 12 cm apart, 25-45 px in the scene camera; a grasp's own error is < 12
+
+
+@torch.no_grad()
+def start_grounding(model: VLAModel, data, starts: torch.Tensor, norm: Normalizer, codec: ActionCodec,
+                    batch: int = 32) -> dict[str, float]:
+    """Did the policy read the instruction? On each episode's first frame (before any motion gives the target
+    away), the pixel error of the grounding point of target 0, the object the task acts on first, per camera
+    where it is in view. In scenes with a look-alike distractor an error over MISREAD_PX means the point sits
+    on another object: `start_misread_share` is the share of such (episode, camera) pairs."""
+    if model.grounding is None or len(starts) == 0:
+        return {}
+    size = model.cfg.source_image_size
+    errs = []
+    for part in starts.split(batch):
+        b = _normalize(data.get_batch(part), norm, codec)
+        device = next(model.parameters()).device
+        b = {k: v.to(device) if torch.is_tensor(v) else v for k, v in b.items()}
+        pred = model.ground_last(b)
+        target, valid = b["points"][:, -1, :, 0].clamp(0, 1), b["points_valid"][:, -1, :, 0]
+        errs.append(point_errors_px(pred["points"][:, :, 0], target, valid, size))
+    e = torch.cat(errs)
+    if not len(e):
+        return {}
+    return {"start_point_err_px_median": float(e.median()), "start_misread_share": float((e > MISREAD_PX).float().mean())}
+
+
 @torch.no_grad()
 def validate(model: VLAModel, data, idx: torch.Tensor, norm: Normalizer, cfg: VLAConfig,
-             codec: ActionCodec) -> dict[str, float]:
-    """Held-out episodes: action loss and grounding pixel errors (at the labels' source resolution)."""
+             codec: ActionCodec, starts: torch.Tensor | None = None) -> dict[str, float]:
+    """Held-out episodes: action loss and grounding pixel errors (at the labels' source resolution); with
+    `starts` (episodes' first frames) also start_grounding's instruction-reading check."""
     model.eval()
     metrics: dict[str, list[float]] = {}
     errors: list[torch.Tensor] = []
@@ -148,6 +176,9 @@ def validate(model: VLAModel, data, idx: torch.Tensor, norm: Normalizer, cfg: VL
         for cam, errs in per_cam.items():
             e = torch.cat(errs)
             out[f"point_err_px_median_{cam}"] = float(e.median()) if len(e) else float("nan")
+    if starts is not None:
+        out.update(start_grounding(model, data, starts, norm, codec))
+        model.train()
     return out
 
 
@@ -214,6 +245,7 @@ def train(config: str, dataset: str | Path | list[str | Path], out: str | Path, 
     train_idx = torch.nonzero(torch.isin(ep_of_frame, torch.as_tensor(train_eps))).flatten()
     val_all = torch.nonzero(torch.isin(ep_of_frame, torch.as_tensor(val_eps))).flatten()
     val_idx = val_all[torch.randperm(len(val_all), generator=torch.Generator().manual_seed(0))[:val_windows]]
+    val_starts = torch.unique(store.ep_start[val_all])
     if len(train_idx) == 0:
         raise UserError(f"dataset {dataset} has no training frames after holding out validation episodes")
 
@@ -275,7 +307,7 @@ def train(config: str, dataset: str | Path | list[str | Path], out: str | Path, 
         for old in _checkpoints(out)[:-KEEP_CHECKPOINTS]:
             shutil.rmtree(old, ignore_errors=True)
         with torch.random.fork_rng(devices=[]):  # validation must not shift the training random stream
-            vm = validate(ema_model, data, val_idx, norm, cfg, codec) if len(val_idx) else {}
+            vm = validate(ema_model, data, val_idx, norm, cfg, codec, val_starts) if len(val_idx) else {}
         val_log.log({"step": step, **vm})
         plot_curves(train_log, val_log, out / "loss.png")
         run_doc.update(step=step, train_seconds=seconds, last_val=vm)

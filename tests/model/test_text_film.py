@@ -1,8 +1,9 @@
-"""The instruction-conditioned CNN (film_text): starts as the plain CNN, and learns to read the object the
-instruction names."""
+"""The instruction-conditioned CNN (film_text, text_keypoints): FiLM starts as the plain CNN, and both learn
+to read the object the instruction names."""
 
 from __future__ import annotations
 
+import pytest
 import torch
 from torch import nn
 
@@ -36,7 +37,8 @@ def test_film_starts_as_the_plain_cnn():
     assert torch.allclose(film(images, text), plain(images), atol=1e-6)
 
 
-def test_film_reads_the_named_square():
+@pytest.mark.parametrize("option", [{"film_text": True}, {"text_keypoints": 2}])
+def test_the_cnn_reads_the_named_square(option):
     """A linear readout of the pooled tokens finds the named square's x only if the instruction reaches the
     CNN: the same readout without it cannot tell which square is meant."""
     g = torch.Generator().manual_seed(0)
@@ -44,7 +46,7 @@ def test_film_reads_the_named_square():
 
     def fit(film: bool) -> float:
         torch.manual_seed(0)
-        enc = ConvImageEncoder(make_config(film_text=film))
+        enc = ConvImageEncoder(make_config(**option) if film else make_config())
         head = nn.Linear(enc.proj.out_features, 1)
         opt = torch.optim.Adam([*enc.parameters(), *head.parameters()], lr=3e-3)
         for _ in range(150):

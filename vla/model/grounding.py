@@ -43,10 +43,11 @@ class SpatialPrompt(nn.Module):
         return self.norm(queries + self.coord(flat * 2 - 1))
 
 
-def grounding_loss(pred: dict[str, torch.Tensor], batch: dict[str, torch.Tensor], keep: torch.Tensor) -> tuple[torch.Tensor, dict]:
+def grounding_loss(pred: dict[str, torch.Tensor], batch: dict[str, torch.Tensor], keep: torch.Tensor,
+                   keys: tuple[str, ...] = ("points", "boxes", "trace")) -> tuple[torch.Tensor, dict]:
     """Masked L1 in normalized coordinates. keep bool [B, T] selects real (non-padded) positions."""
     total, metrics = 0.0, {}
-    for key in ("points", "boxes", "trace"):
+    for key in keys:
         target, valid = batch[key], batch[f"{key}_valid"] & keep[..., None, None]
         err = F.smooth_l1_loss(pred[key], target.clamp(0, 1), reduction="none", beta=0.02).mean(-1)
         loss = (err * valid).sum() / valid.sum().clamp(min=1)

@@ -59,7 +59,7 @@ class VLAModel(nn.Module):
         n, m = x.shape[0], self.cfg.n_moment_tokens
         text = text if self.text_white is None else self.text_white(text)
         tokens = torch.cat([
-            self.cameras(x, text if self.cfg.film_text else None),
+            self.cameras(x, text if self.cfg.film_text or self.cfg.text_keypoints else None),
             (self.text_proj(text) + self.kind[0])[:, None],
             (self.state_proj(state) + self.kind[1])[:, None],
             self.moment_queries.expand(n, -1, -1),
@@ -84,8 +84,19 @@ class VLAModel(nn.Module):
             parts.append(self.prompt(ground_q, pred).flatten(-2))
         return torch.cat(parts, -1), pred
 
-    def forward(self, batch: dict) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        return self.compute_loss(batch)
+    def forward(self, batch: dict, grounding_only: bool = False) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        return self.grounding_pretrain_loss(batch) if grounding_only else self.compute_loss(batch)
+
+    def grounding_pretrain_loss(self, batch: dict) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The target points' grounding loss alone (the pre-training stage; see `grounding_pretrain_steps`)."""
+        if self.grounding is None:
+            raise ValueError("grounding pre-training needs grounding=true")
+        b, t = batch["state"].shape[:2]
+        keep = ~batch["history_pad"]
+        moments, ground_q = self._encode_real(batch, self.text(batch["task"]).repeat_interleave(t, 0), keep.flatten())
+        _, pred = self.condition(moments.unflatten(0, (b, t)), batch["history_pad"], ground_q.unflatten(0, (b, t)))
+        loss, metrics = grounding_loss(pred, batch, keep, keys=("points",))
+        return loss, {**metrics, "loss": loss.detach()}
 
     def compute_loss(self, batch: dict) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """batch: a normalized window batch (state and action already normalized by the Normalizer)."""

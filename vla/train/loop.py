@@ -215,8 +215,8 @@ def train(config: str, dataset: str | Path | list[str | Path], out: str | Path, 
 
     from accelerate.utils import DistributedDataParallelKwargs
 
-    # a Hugging Face vision tower has pooling heads that get no gradient: DDP must be told
-    ddp = DistributedDataParallelKwargs(find_unused_parameters=cfg.vision_backbone == "hf")
+    # parameters without a gradient in some steps: a HF tower's unused heads, the action head during grounding pre-training
+    ddp = DistributedDataParallelKwargs(find_unused_parameters=cfg.vision_backbone == "hf" or cfg.grounding_pretrain_steps > 0)
     if existing and (out / "run.json").is_file():
         precision = json.loads((out / "run.json").read_text()).get("precision", "fp32")
     precision = resolve_precision(precision, torch.cuda.is_available())
@@ -246,6 +246,7 @@ def train(config: str, dataset: str | Path | list[str | Path], out: str | Path, 
     val_all = torch.nonzero(torch.isin(ep_of_frame, torch.as_tensor(val_eps))).flatten()
     val_idx = val_all[torch.randperm(len(val_all), generator=torch.Generator().manual_seed(0))[:val_windows]]
     val_starts = torch.unique(store.ep_start[val_all])
+    pretrain_idx = train_idx[store.frame_index[train_idx] < cfg.grounding_pretrain_frames]
     if len(train_idx) == 0:
         raise UserError(f"dataset {dataset} has no training frames after holding out validation episodes")
 
@@ -323,13 +324,15 @@ def train(config: str, dataset: str | Path | list[str | Path], out: str | Path, 
     step = start
     model.train()
     while step < end:
-        idx = train_idx[torch.randint(len(train_idx), (cfg.batch_windows,), generator=data_rng)]
+        pretraining = step < cfg.grounding_pretrain_steps and len(pretrain_idx) > 0
+        pool, size = (pretrain_idx, cfg.grounding_pretrain_windows) if pretraining else (train_idx, cfg.batch_windows)
+        idx = pool[torch.randint(len(pool), (size,), generator=data_rng)]
         batch = _normalize(data.get_batch(idx), norm, codec)
         batch = {k: v.to(accelerator.device) if torch.is_tensor(v) else v for k, v in batch.items()}
         # torch.autocast rather than Accelerator(mixed_precision=...): accelerate's process-wide state refuses a
         # second run with another precision in one process (tests, ablations). Losses and weights stay fp32.
         with torch.autocast(accelerator.device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
-            loss, metrics = model(batch)  # VLAModel.forward is compute_loss; going through DDP syncs gradients
+            loss, metrics = model(batch, grounding_only=pretraining)  # through DDP, which syncs gradients
         if not torch.isfinite(loss):
             raise RuntimeError(f"loss became {float(loss)} at step {step}: lower the learning rate")
         accelerator.backward(loss)

@@ -10,6 +10,8 @@ not see the block precisely; a small one with a large offset means it saw it but
     python bench/grasp_diagnostic.py --policy runs/tabletop_cpu_100 --task pick_block_by_relation --seeds 6
 
 The target is the task's first target body (pick: the named block, place: the block, stack: the top block).
+At the episode's end it also records where the target ended (height, horizontal offset from the goal for tasks
+with one, e.g. place) and whether the gripper still holds something: the second phase's failures.
 """
 
 from __future__ import annotations
@@ -71,6 +73,7 @@ def main() -> None:
     from vla.checkpoint import load_policy
     from vla.eval.runner import single_env_steps
     from vla_sim import registry
+    from vla_sim.tasks.pick_place import gripper_holding
 
     env = registry.make_env("tabletop", args.task, render_mode="fast", image_size=128)
     policy = load_policy(args.policy)
@@ -96,6 +99,11 @@ def main() -> None:
                               closed_nearest="target" if nearest == target else nearest)
             record["max_tilt_deg"] = round(max(record["max_tilt_deg"], tilt_deg(quat)), 1)
         record["success"] = bool(env.task.success(env))
+        final = env.body_pos(env.task.target_bodies(env)[0])
+        record["end_height_cm"] = round(float(final[2]) * 100, 1)
+        if hasattr(env.task, "goal_xy"):
+            record["end_goal_offset_xy_cm"] = np.round((final[:2] - env.task.goal_xy(env)) * 100, 1).tolist()
+        record["end_holding"] = bool(gripper_holding(env))
         episodes.append(record)
         print(json.dumps(record), flush=True)
     env.close()

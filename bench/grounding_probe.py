@@ -28,11 +28,14 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--out", default=None)
     args = p.parse_args()
+    if args.steps < 1 or args.batch < 1 or args.first_frames < 1:
+        raise SystemExit("error: --steps, --batch and --first-frames must be >= 1")
 
     from vla.errors import UserError
     from vla.model.configuration import get_preset
     from vla.model.grounding import point_errors_px
     from vla.model.modeling import VLAModel
+    from vla.model.processing import Normalizer
     from vla.train.data import EpisodeStore, train_val_split
     from vla.train.loop import MISREAD_PX
 
@@ -57,14 +60,12 @@ def main() -> None:
     train_idx, val_idx = first(train_eps, args.first_frames), first(val_eps, 1)
     model = VLAModel(cfg)
     model.fit_text(store.tasks)
-    stats = store.stats()["observation.state"]
-    mean = torch.as_tensor(stats["mean"]).float()
-    std = torch.as_tensor(stats["std"]).float().clamp(min=1e-3)
+    norm = Normalizer.from_stats(store.stats())
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
 
     def ground(idx: torch.Tensor, train: bool) -> torch.Tensor:
         text = model.text([store.tasks[i] for i in store.task_index[idx].tolist()])
-        _, queries = model.encode_frames(store.images[idx], (store.state[idx] - mean) / std, text, augment=train)
+        _, queries = model.encode_frames(store.images[idx], norm.state(store.state[idx]), text, augment=train)
         return model.grounding(queries)["points"][:, :, 0].float()  # [N, n_cam, 2], target 0
 
     curve = []

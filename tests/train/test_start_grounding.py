@@ -28,6 +28,7 @@ class PointAt(nn.Module):
         self.misread, self.off = misread, off_px / SIZE
 
     def ground_last(self, batch: dict) -> dict:
+        assert not self.training, "grounded with training augmentation on"
         points = batch["points"][:, -1].clamp(0, 1).clone()
         for row, task in enumerate(batch["task"]):
             points[row, :, 0, 0] += self.off if task == self.misread else 0.0
@@ -44,7 +45,9 @@ def test_start_grounding_counts_misread_first_frames(store):
     starts = torch.unique(store.ep_start)
     assert starts.tolist() == STARTS and len(LENGTHS) == 3
     misread = TASKS[1]  # one of three episodes; only the scene camera has labels
-    out = start_grounding(PointAt(misread, 2 * MISREAD_PX), data, starts, norm, codec)
+    model = PointAt(misread, 2 * MISREAD_PX).train()
+    out = start_grounding(model, data, starts, norm, codec)
+    assert model.training  # the caller's mode comes back
     assert abs(out["start_misread_share"] - 1 / 3) < 1e-6
     assert out["start_point_err_px_median"] < 1e-3
     close = start_grounding(PointAt(misread, 0.5 * MISREAD_PX), data, starts, norm, codec)

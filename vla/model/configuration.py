@@ -120,6 +120,10 @@ class VLAConfig:
              "history_stride must be a multiple of n_action_steps (the policy caches one frame per executed chunk)"),
             (self.image_size >= 16, "image_size must be >= 16"),
             (self.keypoints >= 0 and self.text_keypoints >= 0, "keypoints and text_keypoints must be >= 0"),
+            (self.grounding_pretrain_steps >= 0 and self.grounding_pretrain_frames >= 1
+             and self.grounding_pretrain_windows >= 1,
+             "grounding_pretrain_steps must be >= 0, grounding_pretrain_frames and _windows >= 1"),
+            (not self.grounding_pretrain_steps or self.grounding, "grounding_pretrain_steps need grounding=true"),
             (not (self.text_keypoints and self.vision_backbone == "hf"), "text_keypoints work with vision_backbone 'conv' only"),
             (not self.text_keypoints or len(self.conv_channels) >= 2,
              "text_keypoints need at least 2 conv_channels (they read the second-to-last feature map)"),

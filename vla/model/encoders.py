@@ -80,7 +80,8 @@ class TextFiLM(nn.Module):
     Without it the CNN sees no instruction: which of two blocks "the red block" is must then be worked out
     by the fusion transformer from 4x4 pooled tokens, and trained policies grasped the distractor in about
     half of their failed place episodes (docs/RESULTS.md). With it the colour named can gate the channels
-    that respond to that colour before pooling."""
+    that respond to that colour before pooling; measured, it learns that only when the loss is about frames
+    where the instruction is the only clue (see grounding_pretrain_steps)."""
 
     def __init__(self, text_dim: int, channels: int):
         super().__init__()
@@ -174,7 +175,8 @@ class CameraTokenizer(nn.Module):
         self.pos = nn.Parameter(torch.randn(len(cfg.cameras), n_tok, cfg.d_model) * 0.02)
 
     def forward(self, images: torch.Tensor, text: torch.Tensor | None = None) -> torch.Tensor:
-        """images float [N, n_cam, 3, h, w], text [N, text_dim] (for film_text) -> [N, n_cam * grid^2, d]."""
+        """images float [N, n_cam, 3, h, w], text [N, text_dim] (read with film_text or text_keypoints)
+        -> [N, n_cam * grid^2 (+ extra tokens), d]."""
         n, c = images.shape[:2]
         text = None if text is None else text.repeat_interleave(c, 0)
         tokens = self.encoder(images.flatten(0, 1), text).unflatten(0, (n, c)) + self.pos

@@ -59,7 +59,7 @@ class VLAModel(nn.Module):
         n, m = x.shape[0], self.cfg.n_moment_tokens
         text = text if self.text_white is None else self.text_white(text)
         tokens = torch.cat([
-            self.cameras(x, text if self.cfg.film_text or self.cfg.text_keypoints else None),
+            self.cameras(x, text),
             (self.text_proj(text) + self.kind[0])[:, None],
             (self.state_proj(state) + self.kind[1])[:, None],
             self.moment_queries.expand(n, -1, -1),

@@ -129,15 +129,16 @@ def start_grounding(model: VLAModel, data, starts: torch.Tensor, norm: Normalize
     on another object: `start_misread_share` is the share of such (episode, camera) pairs."""
     if model.grounding is None or len(starts) == 0:
         return {}
-    size = model.cfg.source_image_size
+    size, device, was_training = model.cfg.source_image_size, next(model.parameters()).device, model.training
+    model.eval()  # no shift augmentation
     errs = []
     for part in starts.split(batch):
         b = _normalize(data.get_batch(part), norm, codec)
-        device = next(model.parameters()).device
         b = {k: v.to(device) if torch.is_tensor(v) else v for k, v in b.items()}
         pred = model.ground_last(b)
         target, valid = b["points"][:, -1, :, 0].clamp(0, 1), b["points_valid"][:, -1, :, 0]
         errs.append(point_errors_px(pred["points"][:, :, 0], target, valid, size))
+    model.train(was_training)
     e = torch.cat(errs)
     if not len(e):
         return {}
@@ -178,7 +179,6 @@ def validate(model: VLAModel, data, idx: torch.Tensor, norm: Normalizer, cfg: VL
             out[f"point_err_px_median_{cam}"] = float(e.median()) if len(e) else float("nan")
     if starts is not None:
         out.update(start_grounding(model, data, starts, norm, codec))
-        model.train()
     return out
 
 

@@ -68,8 +68,22 @@ def _in_subtree(model: mujoco.MjModel, body: int, root: int) -> bool:
 def project_box(model: mujoco.MjModel, data: mujoco.MjData, cam_id: int, body_id: int,
                 height: int, width: int) -> np.ndarray:
     """Pixel box (u_min, v_min, u_max, v_max) of a body, clipped to the image; all -1 if not in view."""
-    uv, ok = _project(model, data, cam_id, body_box_corners(model, data, body_id), height, width)
+    return project_corners_box(model, data, cam_id, body_box_corners(model, data, body_id), height, width)
+
+
+def project_corners_box(model: mujoco.MjModel, data: mujoco.MjData, cam_id: int, corners: np.ndarray,
+                        height: int, width: int) -> np.ndarray:
+    """Pixel box around world points (N,3) that outline a target, clipped to the image; all -1 if not in view."""
+    uv, ok = _project(model, data, cam_id, corners, height, width)
     return points_box(uv[ok], height, width)
+
+
+def footprint_corners(center_xy: np.ndarray, half: float, height: float) -> np.ndarray:
+    """The 8 corners of an upright square box standing on the table at `center_xy`: a place, outlined as
+    the object that should end up there would occupy it."""
+    signs = np.array([[sx, sy] for sx in (-1, 1) for sy in (-1, 1)], float)
+    xy = np.asarray(center_xy, float)[:2] + half * signs
+    return np.concatenate([np.c_[xy, np.zeros(4)], np.c_[xy, np.full(4, height)]])
 
 
 def points_box(uv: np.ndarray, height: int, width: int) -> np.ndarray:

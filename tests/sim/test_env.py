@@ -172,3 +172,27 @@ def test_no_episode_starts_already_solved():
             env.reset(seed=seed)
             assert not env.task.success(env), (task, seed)
         env.close()
+
+
+def test_place_labels_the_goal_place_where_the_expert_sets_the_block_down():
+    """place_block_relative's second grounding target is the place the relation word names (bowl + 11 cm
+    toward "left of" / "behind" ...), not the bowl: after a successful expert episode the block's point label
+    lies on the goal's label, while the bowl's centre is far from it."""
+    env = registry.make_env("tabletop", "place_block_relative", render_mode=None, image_size=128)
+    expert = registry.make_expert("tabletop", "place_block_relative")
+    cid = env.model.camera("scene").id
+    for seed in (11, 12):
+        env.reset(seed=seed)
+        expert.reset(env)
+        while True:
+            _, _, term, trunc, info = env.step(expert.act(env))
+            if term or trunc:
+                break
+        assert info["success"], seed
+        block, goal = info["grounding"]["grounding.scene.target_points"]
+        box = info["grounding"]["grounding.scene.target_boxes"][1]
+        bowl = grounding.project_points(env.model, env.data, cid, env.body_pos("bowl") + [0, 0, 0.02], 128, 128)[0]
+        assert np.linalg.norm(block - goal) < 6, (seed, block, goal)
+        assert np.linalg.norm(bowl - goal) > 12, (seed, bowl, goal)
+        assert box[0] <= goal[0] <= box[2] and box[1] <= goal[1] <= box[3]
+    env.close()

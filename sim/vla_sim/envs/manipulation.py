@@ -210,16 +210,16 @@ class ManipulationEnv(gym.Env):
     def grounding(self) -> dict[str, np.ndarray]:
         """Per camera: target object points (K,2) and boxes (K,4), and the end-effector point (2,)."""
         m, d = self.model, self.data
-        targets = [m.body(b).id for b in self.task.target_bodies(self)]
+        targets = self.task.grounding_targets(self)
+        centers = np.array([corners.mean(axis=0) for corners in targets])
         ee = d.site_xpos[self.controller.site_id]
         out = {}
         for cam in CAMERAS:
             cid = self._cam_ids[cam]
-            centers = np.array([grounding.body_box_corners(m, d, b).mean(axis=0) for b in targets])
             out[f"grounding.{cam}.target_points"] = grounding.in_image(grounding.project_points(
                 m, d, cid, centers, self.height, self.width), self.height, self.width).astype(np.float32)
             out[f"grounding.{cam}.target_boxes"] = np.array(
-                [grounding.project_box(m, d, cid, b, self.height, self.width) for b in targets], np.float32)
+                [grounding.project_corners_box(m, d, cid, c, self.height, self.width) for c in targets], np.float32)
             out[f"grounding.{cam}.ee_point"] = grounding.in_image(grounding.project_points(
                 m, d, cid, ee, self.height, self.width), self.height, self.width)[0].astype(np.float32)
         return out

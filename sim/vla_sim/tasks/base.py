@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 import mujoco
 import numpy as np
 
+from vla_sim import grounding
+
 if TYPE_CHECKING:
     from vla_sim.envs.manipulation import ManipulationEnv
 
@@ -42,6 +44,13 @@ class Task(ABC):
     @abstractmethod
     def target_bodies(self, env: "ManipulationEnv") -> list[str]:
         """`num_targets` body names, in a fixed order: the object acted on, then the reference."""
+
+    def grounding_targets(self, env: "ManipulationEnv") -> list[np.ndarray]:
+        """World points (N,3) outlining each grounding target, one array per target: their mean is the
+        target's point label, their projection its box. Default: the bounding-box corners of
+        `target_bodies`. A task whose goal is a place rather than an object overrides it."""
+        m, d = env.model, env.data
+        return [grounding.body_box_corners(m, d, m.body(b).id) for b in self.target_bodies(env)]
 
     def milestones(self, env: "ManipulationEnv") -> dict[str, bool]:
         """Stages on the way to success, in task order, each true when it holds at this step. Evaluation

@@ -5,7 +5,7 @@ from __future__ import annotations
 import mujoco
 import numpy as np
 
-from vla_sim import objects
+from vla_sim import grounding, objects
 from vla_sim.tasks.base import Task
 
 TABLE_X = (-0.05, 0.22)
@@ -126,6 +126,14 @@ class PlaceBlockRelativeTo(Task):
 
     def target_bodies(self, env):
         return ["block", "bowl"]
+
+    def grounding_targets(self, env):
+        """The block, then the place it must go (not the bowl): the relation word decides that place, so
+        labelling it is what teaches the grounding heads to read "left of" / "in front of"."""
+        m, d = env.model, env.data
+        half = float(m.geom("block_geom").size[0])
+        return [grounding.body_box_corners(m, d, m.body("block").id),
+                grounding.footprint_corners(self.goal_xy(env), half, 2 * half)]
 
     def milestones(self, env) -> dict[str, bool]:
         return {"reached": tool_near(env, "block"), "lifted": held_up(env, "block"),

@@ -122,11 +122,11 @@ MISREAD_PX = 15.0  # at 128 px: blocks stand >= 12 cm apart, 25-45 px in the sce
 
 @torch.no_grad()
 def start_grounding(model: VLAModel, data, starts: torch.Tensor, norm: Normalizer, codec: ActionCodec,
-                    batch: int = 32) -> dict[str, float]:
+                    batch: int = 32, target: int = 0) -> dict[str, float]:
     """Did the policy read the instruction? On each episode's first frame (before any motion gives the target
-    away), the pixel error of the grounding point of target 0, the object the task acts on first, per camera
-    where it is in view. In scenes with a look-alike distractor an error over MISREAD_PX means the point sits
-    on another object: `start_misread_share` is the share of such (episode, camera) pairs."""
+    away), the pixel error of the grounding point of `target` (default 0, the object the task acts on first),
+    per camera where it is in view. In scenes with a look-alike distractor an error over MISREAD_PX means the
+    point sits on another object: `start_misread_share` is the share of such (episode, camera) pairs."""
     if model.grounding is None or len(starts) == 0:
         return {}
     size, device, was_training = model.cfg.source_image_size, next(model.parameters()).device, model.training
@@ -136,8 +136,8 @@ def start_grounding(model: VLAModel, data, starts: torch.Tensor, norm: Normalize
         b = _normalize(data.get_batch(part), norm, codec)
         b = {k: v.to(device) if torch.is_tensor(v) else v for k, v in b.items()}
         pred = model.ground_last(b)
-        target, valid = b["points"][:, -1, :, 0].clamp(0, 1), b["points_valid"][:, -1, :, 0]
-        errs.append(point_errors_px(pred["points"][:, :, 0], target, valid, size))
+        true, valid = b["points"][:, -1, :, target].clamp(0, 1), b["points_valid"][:, -1, :, target]
+        errs.append(point_errors_px(pred["points"][:, :, target], true, valid, size))
     model.train(was_training)
     e = torch.cat(errs)
     if not len(e):

@@ -1,0 +1,68 @@
+"""Does a trained policy read the instruction, per task and per grounding target? On the first frame of each
+training and held-out episode of one task (before any motion gives the answer away), the pixel error of the
+grounding head's point for target K and the share over the misread threshold (`vla.train.loop.start_grounding`).
+
+    python bench/start_reading.py --policy runs/tt_gpre --dataset data/place,data/stack,data/tt_a,data/tt_b \\
+        --task place_block_relative --target 1 --out bench/results/start_reading_place_goal.json
+
+For place_block_relative target 1 is the place the relation word names (docs/SIM.md): a small error there
+means the grounding head read "to the left of the bowl"."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import torch
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--policy", required=True, help="a training run folder (its run.json names the splits)")
+    p.add_argument("--dataset", required=True, help="the run's dataset folder(s), comma-separated, in its order")
+    p.add_argument("--task", required=True, help="the suite task whose episodes to read")
+    p.add_argument("--target", type=int, default=0, help="grounding target index (0: the object acted on)")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--out", default=None, help="JSON file to write")
+    args = p.parse_args()
+
+    from vla.checkpoint import load_model, resolve_checkpoint
+    from vla.errors import UserError
+    from vla.model.action_space import ActionCodec
+    from vla.train.data import EpisodeStore, WindowDataset, WindowSpec
+    from vla.train.loop import MISREAD_PX, start_grounding
+
+    torch.set_num_threads(args.threads)
+    run = Path(args.policy)
+    if not (run / "run.json").is_file():
+        raise SystemExit(f"error: {run} has no run.json: --policy must be a `vla train --out` folder")
+    try:
+        ckpt = resolve_checkpoint(run)
+        model, norm, meta = load_model(ckpt)
+        store = EpisodeStore.load_many(args.dataset.split(","), image_size=model.cfg.image_size, progress=False)
+    except UserError as e:
+        raise SystemExit(f"error: {e}")
+    if not 0 <= args.target < model.cfg.n_targets:
+        raise SystemExit(f"error: --target {args.target} is not a target index: valid are 0-{model.cfg.n_targets - 1}")
+    if args.task not in store.task_name:
+        raise SystemExit(f"error: no episode of task {args.task!r}: the dataset has {', '.join(sorted(set(store.task_name)))}")
+    doc = json.loads((run / "run.json").read_text())
+    codec = ActionCodec.for_config(model.cfg.action_space, model.cfg.state_names)
+    data = WindowDataset(store, WindowSpec.for_config(model.cfg))
+    of_task = torch.tensor([e for e, name in zip(store.episodes, store.task_name) if name == args.task])
+    result = {"bench": "start_reading", "policy": str(run), "checkpoint": ckpt.name, "step": meta.get("step"),
+              "task": args.task, "target": args.target, "misread_px": MISREAD_PX}
+    for split in ("train_episodes", "val_episodes"):
+        eps = of_task[torch.isin(of_task, torch.tensor(doc[split]))]
+        starts = torch.unique(store.ep_start[torch.isin(store.episode_index, eps)])
+        reading = start_grounding(model, data, starts, norm, codec, target=args.target)
+        result[split.replace("_episodes", "")] = {"episodes": len(eps), **{k: round(v, 4) for k, v in reading.items()}}
+        print(split.replace("_episodes", ""), result[split.replace("_episodes", "")], flush=True)
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,5 +1,5 @@
-"""The instruction-reading check of validation (`start_grounding`): first frames only, the chosen target only (0 by default),
-cameras with a label only, and a point on another object counted as a misread."""
+"""The instruction-reading check of validation (`start_grounding`): first frames only, the chosen target only
+(0 by default), cameras with a label only, and a point on another object counted as a misread."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ SIZE = 128  # the labels' source resolution the errors are measured at
 
 
 class PointAt(nn.Module):
-    """Stands in for a trained model: grounds every target exactly, except target `target` `off_px` to the right in windows whose
-    instruction is `misread`, and far off wherever the window does not end on an episode's first frame."""
+    """Stands in for a trained model: grounds every target exactly, except target `target` `off_px` to the right
+    in windows whose instruction is `misread`, and far off wherever the window does not end on an episode's first frame."""
 
     def __init__(self, misread: str, off_px: float, target: int = 0):
         super().__init__()

@@ -69,7 +69,7 @@ def main() -> None:
     doc = json.loads((run / "run.json").read_text())
     codec = ActionCodec.for_config(cfg.action_space, cfg.state_names)
     data = WindowDataset(store, WindowSpec.for_config(cfg))
-    result: dict = {"policy": str(run), "checkpoint": ckpt.name, "step": meta.get("step"), "dataset": args.dataset}
+    result: dict = {"policy": str(run), "checkpoint": ckpt.name, "step": meta.get("meta", {}).get("step"), "dataset": args.dataset}
     for split in ("train_episodes", "val_episodes"):
         eps = torch.tensor(doc[split])
         g = torch.Generator().manual_seed(0)

@@ -51,7 +51,7 @@ def main() -> None:
     codec = ActionCodec.for_config(model.cfg.action_space, model.cfg.state_names)
     data = WindowDataset(store, WindowSpec.for_config(model.cfg))
     of_task = torch.tensor([e for e, name in zip(store.episodes, store.task_name) if name == args.task])
-    result = {"bench": "start_reading", "policy": str(run), "checkpoint": ckpt.name, "step": meta.get("step"),
+    result = {"bench": "start_reading", "policy": str(run), "checkpoint": ckpt.name, "step": meta.get("meta", {}).get("step"),
               "task": args.task, "target": args.target, "misread_px": MISREAD_PX}
     for split in ("train_episodes", "val_episodes"):
         eps = of_task[torch.isin(of_task, torch.tensor(doc[split]))]

@@ -126,6 +126,7 @@ def collect(suite: str, tasks: list[str] | None, episodes: int, out: str | Path,
                 meta = dict(settings, action=_layout(env.action_names), state=list(env.state_names))
                 _reconcile(writer, seeds, prior, result)
             seeds.setdefault(task, [])
+            meta.setdefault("grounding_labels", {})[task] = getattr(env.task, "grounding_labels", "target_bodies")
             saved, attempt = len(seeds[task]), int(result.attempts.get(task, 0))  # as reconciled
             while saved < episodes and attempt < episodes * max_attempts_factor:
                 ep_seed = seed + SEED_STRIDE * t_idx + attempt

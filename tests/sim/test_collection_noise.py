@@ -24,6 +24,7 @@ def test_noisy_collection_records_the_clean_expert_actions(tmp_path):
     clean, _ = _collect(tmp_path / "clean", 0.0)
     noisy, meta = _collect(tmp_path / "noisy", 0.01)
     assert meta["noise"] == 0.01 and meta["seeds"]["reach_pad"] == [5, 6]
+    assert meta["grounding_labels"] == {"reach_pad": "target_bodies"} == noisy.grounding_labels
     ee = [noisy.state_names.index(n) for n in ("ee.x", "ee.y", "ee.z")]
     # same scenes, different arm paths
     np.testing.assert_array_equal(clean.state[0], noisy.state[0])

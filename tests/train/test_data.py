@@ -186,6 +186,18 @@ def _fake_store(groups: dict[str, int]) -> EpisodeStore:
                         ee=torch.full((n, 1, 2), -1.0), state_names=["s"], action_names=["a"], fps=10, image_size=8)
 
 
+def test_datasets_whose_labels_for_a_task_differ_do_not_train_together():
+    """place_block_relative's second target changed from the bowl to the goal place (2026-12-07): an old and a
+    new place dataset would teach both at once, so concatenating them is refused; other tasks still mix."""
+    old, new, other = _fake_store({"place": 2}), _fake_store({"place": 2}), _fake_store({"pick": 2})
+    old.grounding_labels, new.grounding_labels = {"place": "target_bodies"}, {"place": "block+goal_place"}
+    other.grounding_labels = {"pick": "target_bodies"}
+    with pytest.raises(DataError, match="label place's grounding targets differently"):
+        EpisodeStore.concat([old, other, new])
+    both = EpisodeStore.concat([new, other])
+    assert both.grounding_labels == {"place": "block+goal_place", "pick": "target_bodies"}
+
+
 def test_split_is_by_whole_episodes_stratified_per_task_and_seeded():
     s = _fake_store({"a": 20, "b": 3, "c": 2, "d": 1})
     train, val = train_val_split(s, 0.1, seed=0)

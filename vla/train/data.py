@@ -98,6 +98,7 @@ class EpisodeStore:
     fps: int
     image_size: int
     source_sizes: dict[str, tuple[int, int]] = field(default_factory=dict)  # camera -> (height, width) on disk
+    grounding_labels: dict[str, str] = field(default_factory=dict)  # suite task -> what its labels mark
     _stats: dict | None = field(default=None, repr=False)
 
     # ------------------------------------------------------------------ loading
@@ -172,13 +173,14 @@ class EpisodeStore:
             bar.close()
 
         ep_task = [tasks[int(c["task_index"][0])] if len(c["task_index"]) else "" for c in cols]
+        task_name = _task_names(root, ep_ids, ep_task, total)
         return cls(
             root=root, cameras=cameras, images=images, state=state.contiguous(), action=action.contiguous(),
             episode_index=torch.from_numpy(np.repeat(np.asarray(ep_ids, np.int64), lengths)),
             frame_index=cat("frame_index", ()).long(), ep_start=ep_start,
             ep_end=ep_start + torch.from_numpy(np.repeat(lengths, lengths)), task_index=task_index,
             tasks=list(tasks), episodes=list(ep_ids), task=ep_task,
-            task_name=_task_names(root, ep_ids, ep_task, total),
+            task_name=task_name, grounding_labels=_grounding_labels(root, task_name),
             points=grounding["target_points"], boxes=grounding["target_boxes"], ee=grounding["ee_point"],
             state_names=_names(feats.get(STATE_KEY), state.shape[1], "state"),
             action_names=_names(feats[ACTION_KEY], action.shape[1], "action"),
@@ -203,6 +205,14 @@ class EpisodeStore:
                 if a != b:
                     raise DataError(f"datasets {first.root} and {other.root} differ in {what} ({a} vs {b}): "
                                     "only datasets with the same cameras, state, actions and fps train together")
+        for i, a in enumerate(stores):
+            for b in stores[i + 1:]:
+                for task in sorted(set(a.grounding_labels) & set(b.grounding_labels)):
+                    if a.grounding_labels[task] != b.grounding_labels[task]:
+                        raise DataError(
+                            f"datasets {a.root} and {b.root} label {task}'s grounding targets differently "
+                            f"({a.grounding_labels[task]!r} vs {b.grounding_labels[task]!r}): they were collected "
+                            "before and after the labels changed; recollect the older one (docs/SIM.md)")
         tasks: list[str] = []
         for st in stores:
             tasks += [t for t in st.tasks if t not in tasks]
@@ -226,6 +236,7 @@ class EpisodeStore:
             points=torch.cat([st.points for st in stores]), boxes=torch.cat([st.boxes for st in stores]),
             ee=torch.cat([st.ee for st in stores]), tasks=tasks, episodes=episodes,
             task=[t for st in stores for t in st.task], task_name=[t for st in stores for t in st.task_name],
+            grounding_labels={k: v for st in stores for k, v in st.grounding_labels.items()},
             state_names=list(first.state_names), action_names=list(first.action_names), fps=first.fps,
             image_size=first.image_size, source_sizes=dict(first.source_sizes), **cat)
 
@@ -269,6 +280,18 @@ def _names(ft: dict | None, dim: int, prefix: str) -> list[str]:
     if isinstance(names, list) and len(names) == dim and all(isinstance(x, str) for x in names):
         return list(names)
     return [f"{prefix}.{i}" for i in range(dim)]
+
+
+def _grounding_labels(root: Path, task_names: list[str]) -> dict[str, str]:
+    """What each collected task's grounding labels mark (meta/vla_collection.json); collections made before
+    this was recorded marked the task's target bodies. Empty for datasets not made by `vla collect`."""
+    path = root / "meta" / "vla_collection.json"
+    try:
+        doc = json.loads(path.read_text())
+        recorded, seeds = doc.get("grounding_labels") or {}, doc["seeds"]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
+    return {t: str(recorded.get(t, "target_bodies")) for t in sorted(set(task_names)) if t in seeds}
 
 
 def _task_names(root: Path, ep_ids: list[int], ep_task: list[str], total: int) -> list[str]:

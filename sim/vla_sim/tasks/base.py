@@ -23,6 +23,9 @@ class Task(ABC):
     max_steps: int = 300
     #: Body names of the objects the instruction is about, in a fixed order (grounding targets).
     num_targets: int = 2
+    #: What the grounding labels mark, recorded per task in a dataset's meta/vla_collection.json: datasets whose
+    #: labels for the same task differ (collected before and after a change) must not train together.
+    grounding_labels: str = "target_bodies"
     #: True when the current frame alone does not determine the right action.
     history_dependent: bool = False
 

@@ -127,6 +127,8 @@ class PlaceBlockRelativeTo(Task):
     def target_bodies(self, env):
         return ["block", "bowl"]
 
+    grounding_labels = "block+goal_place"  # until 2026-12-07: "target_bodies" (the block and the bowl)
+
     def grounding_targets(self, env):
         """The block, then the place it must go (not the bowl): the relation word decides that place, so
         labelling it is what teaches the grounding heads to read "left of" / "in front of"."""

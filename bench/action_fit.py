@@ -44,32 +44,19 @@ def main() -> None:
     p.add_argument("--out", default=None, help="JSON file to write")
     args = p.parse_args()
 
-    from vla.checkpoint import load_model, resolve_checkpoint
-    from vla.errors import UserError
-    from vla.model.action_space import ActionCodec
-    from vla.train.data import EpisodeStore, WindowDataset, WindowSpec
+    from trained_run import load_trained_run
+
     from vla.train.loop import _normalize, start_grounding
 
     torch.set_num_threads(args.threads)
-    run = Path(args.policy)
     if args.steps < 1 or args.windows < 1 or args.episodes < 0:
         raise SystemExit("error: --steps and --windows must be >= 1 and --episodes >= 0")
-    if not (run / "run.json").is_file():
-        raise SystemExit(f"error: {run} has no run.json: --policy must be a `vla train --out` folder")
-    try:
-        ckpt = resolve_checkpoint(run)
-        model, norm, meta = load_model(ckpt)
-        store = EpisodeStore.load_many(args.dataset.split(","), image_size=model.cfg.image_size, progress=False)
-    except UserError as e:
-        raise SystemExit(f"error: {e}")
-    model.eval()
+    tr = load_trained_run(args.policy, args.dataset)
+    run, doc, model, norm, store, codec, data = tr.folder, tr.doc, tr.model, tr.norm, tr.store, tr.codec, tr.data
     cfg = model.cfg
     if args.steps > cfg.chunk:
         raise SystemExit(f"error: --steps {args.steps} is longer than the policy's chunk of {cfg.chunk} actions")
-    doc = json.loads((run / "run.json").read_text())
-    codec = ActionCodec.for_config(cfg.action_space, cfg.state_names)
-    data = WindowDataset(store, WindowSpec.for_config(cfg))
-    result: dict = {"policy": str(run), "checkpoint": ckpt.name, "step": meta.get("meta", {}).get("step"), "dataset": args.dataset}
+    result: dict = {"policy": str(run), "checkpoint": tr.checkpoint, "step": tr.step, "dataset": args.dataset}
     for split in ("train_episodes", "val_episodes"):
         eps = torch.tensor(doc[split])
         g = torch.Generator().manual_seed(0)

@@ -27,36 +27,25 @@ def main() -> None:
     p.add_argument("--out", default=None, help="JSON file to write")
     args = p.parse_args()
 
-    from vla.checkpoint import load_model, resolve_checkpoint
-    from vla.errors import UserError
-    from vla.model.action_space import ActionCodec
-    from vla.train.data import EpisodeStore, WindowDataset, WindowSpec
+    from trained_run import load_trained_run
+
     from vla.train.loop import MISREAD_PX, start_grounding
 
     torch.set_num_threads(args.threads)
-    run = Path(args.policy)
-    if not (run / "run.json").is_file():
-        raise SystemExit(f"error: {run} has no run.json: --policy must be a `vla train --out` folder")
-    try:
-        ckpt = resolve_checkpoint(run)
-        model, norm, meta = load_model(ckpt)
-        store = EpisodeStore.load_many(args.dataset.split(","), image_size=model.cfg.image_size, progress=False)
-    except UserError as e:
-        raise SystemExit(f"error: {e}")
-    if not 0 <= args.target < model.cfg.n_targets:
-        raise SystemExit(f"error: --target {args.target} is not a target index: valid are 0-{model.cfg.n_targets - 1}")
+    tr = load_trained_run(args.policy, args.dataset)
+    store, n_targets = tr.store, tr.model.cfg.n_targets
+    if not 0 <= args.target < n_targets:
+        raise SystemExit(f"error: --target {args.target} is not a target index: valid are 0-{n_targets - 1}")
     if args.task not in store.task_name:
-        raise SystemExit(f"error: no episode of task {args.task!r}: the dataset has {', '.join(sorted(set(store.task_name)))}")
-    doc = json.loads((run / "run.json").read_text())
-    codec = ActionCodec.for_config(model.cfg.action_space, model.cfg.state_names)
-    data = WindowDataset(store, WindowSpec.for_config(model.cfg))
+        raise SystemExit(f"error: no episode of task {args.task!r}: the dataset has "
+                         f"{', '.join(sorted(set(store.task_name)))}")
     of_task = torch.tensor([e for e, name in zip(store.episodes, store.task_name) if name == args.task])
-    result = {"bench": "start_reading", "policy": str(run), "checkpoint": ckpt.name, "step": meta.get("meta", {}).get("step"),
+    result = {"bench": "start_reading", "policy": str(tr.folder), "checkpoint": tr.checkpoint, "step": tr.step,
               "task": args.task, "target": args.target, "misread_px": MISREAD_PX}
     for split in ("train_episodes", "val_episodes"):
-        eps = of_task[torch.isin(of_task, torch.tensor(doc[split]))]
+        eps = of_task[torch.isin(of_task, torch.tensor(tr.doc[split]))]
         starts = torch.unique(store.ep_start[torch.isin(store.episode_index, eps)])
-        reading = start_grounding(model, data, starts, norm, codec, target=args.target)
+        reading = start_grounding(tr.model, tr.data, starts, tr.norm, tr.codec, target=args.target)
         result[split.replace("_episodes", "")] = {"episodes": len(eps), **{k: round(v, 4) for k, v in reading.items()}}
         print(split.replace("_episodes", ""), result[split.replace("_episodes", "")], flush=True)
     if args.out:

@@ -134,18 +134,22 @@ def test_tasks_can_be_named_by_their_position_in_the_suite():
         registry.resolve_tasks("tabletop", [str(len(names))])
 
 
+def _run_expert(env, expert, seed: int) -> dict:
+    """One expert episode; the last step's info."""
+    env.reset(seed=seed)
+    expert.reset(env)
+    while True:
+        _, _, term, trunc, info = env.step(expert.act(env))
+        if term or trunc:
+            return info
+
+
 @pytest.mark.parametrize("task", ["pick_block_by_relation", "place_block_relative", "stack_blocks"])
 def test_expert_succeeds_and_idle_policy_does_not(task):
     env = registry.make_env("tabletop", task, render_mode=None)
     expert = registry.make_expert("tabletop", task)
     for seed in (11, 12):
-        env.reset(seed=seed)
-        expert.reset(env)
-        while True:
-            _, _, term, trunc, info = env.step(expert.act(env))
-            if term or trunc:
-                break
-        assert info["success"], f"{task} seed {seed}"
+        assert _run_expert(env, expert, seed)["success"], f"{task} seed {seed}"
     env.reset(seed=11)
     for _ in range(env.task.max_steps):
         _, _, term, trunc, info = env.step(np.r_[np.zeros(6), -1.0])
@@ -182,12 +186,7 @@ def test_place_labels_the_goal_place_where_the_expert_sets_the_block_down():
     expert = registry.make_expert("tabletop", "place_block_relative")
     cid = env.model.camera("scene").id
     for seed in (11, 12):
-        env.reset(seed=seed)
-        expert.reset(env)
-        while True:
-            _, _, term, trunc, info = env.step(expert.act(env))
-            if term or trunc:
-                break
+        info = _run_expert(env, expert, seed)
         assert info["success"], seed
         block, goal = info["grounding"]["grounding.scene.target_points"]
         box = info["grounding"]["grounding.scene.target_boxes"][1]

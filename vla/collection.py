@@ -35,6 +35,7 @@ class CollectionResult:
 MAX_NOISE = 0.05  # m per step: one full control step
 DEFAULT_VIDEO_CODEC = "h264"  # see collect()
 NOISE_CORRELATION = 0.8  # per control step
+MAX_AFTER_SUCCESS = 100  # steps
 
 
 def dataset_features(env) -> dict:
@@ -58,7 +59,7 @@ def dataset_features(env) -> dict:
 def collect(suite: str, tasks: list[str] | None, episodes: int, out: str | Path, *, seed: int = 0,
             render_mode: str = "fast", image_size: int = 128, keep_failures: bool = False,
             max_attempts_factor: int = 3, progress: bool = True, noise: float = 0.0,
-            resume: bool = False, video_codec: str | None = None) -> CollectionResult:
+            resume: bool = False, video_codec: str | None = None, after_success: int = 0) -> CollectionResult:
     """Record `episodes` expert episodes per task into a new LeRobot v3 dataset at `out`.
 
     noise > 0 (metres per step, DART-style): the env executes the expert's action plus a temporally
@@ -70,6 +71,12 @@ def collect(suite: str, tasks: list[str] | None, episodes: int, out: str | Path,
     episode, so a killed collection loses at most the episode in flight; resume=True continues it with the
     same arguments and ends with the dataset an uninterrupted run would have written.
 
+    after_success > 0: a successful episode goes on for up to that many more steps (still recorded) while the
+    expert finishes its motion. Tasks that succeed at the release would otherwise end one frame after the
+    gripper starts to open, so the release, the most decisive action of a place, would be one label in a
+    demonstration and the retreat none; with the extra steps the policy sees the open-and-retreat it must do.
+    Evaluation still ends an episode at its first success.
+
     video_codec: None = H.264 for a new dataset (a resumed one keeps its own). Not LeRobot's AV1 default:
     the SVT-AV1 encoder in PyAV 18's wheel deadlocked twice here in long collections (after about 200 and
     300 episodes; every thread waiting inside svt_av1_enc_send_picture), and a recorder must not hang."""
@@ -80,6 +87,8 @@ def collect(suite: str, tasks: list[str] | None, episodes: int, out: str | Path,
         raise UserError(f"--episodes must be at least 1 (got {episodes})")
     if not 0.0 <= noise <= MAX_NOISE:
         raise UserError(f"--noise must be in [0, {MAX_NOISE}] m per step (got {noise})")
+    if not 0 <= after_success <= MAX_AFTER_SUCCESS:
+        raise UserError(f"--after-success must be in [0, {MAX_AFTER_SUCCESS}] steps (got {after_success})")
     if render_mode not in ("fast", "default"):
         raise UserError(f"unknown render mode {render_mode!r}: valid are fast, default")
     task_names = registry.resolve_tasks(suite, tasks)
@@ -87,6 +96,8 @@ def collect(suite: str, tasks: list[str] | None, episodes: int, out: str | Path,
     out = Path(out)
     settings = {"suite": suite, "tasks": task_names, "episodes_per_task": episodes, "seed": seed,
                 "render_mode": render_mode, "image_size": image_size, "noise": noise, "keep_failures": keep_failures}
+    if after_success:  # only when used: collections written before the option resume as before
+        settings["after_success"] = after_success
     prior = _prior_progress(out, settings) if resume else None
     if prior is None and out.exists() and any(out.iterdir()):
         raise UserError(f"output folder {out} exists and is not empty: choose a new path, or --resume an "
@@ -130,7 +141,7 @@ def collect(suite: str, tasks: list[str] | None, episodes: int, out: str | Path,
             saved, attempt = len(seeds[task]), int(result.attempts.get(task, 0))  # as reconciled
             while saved < episodes and attempt < episodes * max_attempts_factor:
                 ep_seed = seed + SEED_STRIDE * t_idx + attempt
-                ok, n = _run_episode(env, expert, writer, ep_seed, noise)
+                ok, n = _run_episode(env, expert, writer, ep_seed, noise, after_success)
                 attempt += 1  # counted once finished: an interrupted attempt runs again on resume
                 result.attempts[task] = attempt
                 result.successes[task] = result.successes.get(task, 0) + int(ok)
@@ -187,12 +198,14 @@ def _reconcile(writer, seeds: dict[str, list[int]], prior: dict | None, result: 
                               f"records {recorded}; it cannot be resumed safely")
 
 
-def _run_episode(env, expert, writer, ep_seed: int, noise: float = 0.0) -> tuple[bool, int]:
+def _run_episode(env, expert, writer, ep_seed: int, noise: float = 0.0, after_success: int = 0) -> tuple[bool, int]:
+    """One expert episode into the writer's buffer -> (succeeded, frames). It ends at truncation, or
+    `after_success` steps after the first success (at once with 0)."""
     obs, info = env.reset(seed=ep_seed)
     expert.reset(env)
     rng = np.random.default_rng([ep_seed, 1])  # its own stream: noise never changes the scene of a seed
     perturb = np.zeros(3)
-    n, success = 0, False
+    n, success, extra = 0, False, -1  # extra: steps recorded since the first success (-1 before it)
     while True:
         action = expert.act(env)
         frame = {k: v for k, v in obs.items() if k != "task"}
@@ -203,12 +216,15 @@ def _run_episode(env, expert, writer, ep_seed: int, noise: float = 0.0) -> tuple
             perturb = NOISE_CORRELATION * perturb + rng.normal(0.0, noise, 3) * np.sqrt(1 - NOISE_CORRELATION ** 2)
             executed[:3] += perturb.astype(np.float32)
         obs, _, terminated, truncated, info = env.step(executed)
-        success = bool(info["success"])
-        frame["next.success"] = np.array([success])
-        frame["next.done"] = np.array([terminated or truncated])
+        step_success = bool(info["success"])
+        success = success or step_success
+        extra = extra + 1 if success else -1
+        last = truncated or (success and extra >= after_success)
+        frame["next.success"] = np.array([step_success])
+        frame["next.done"] = np.array([last])
         writer.add_frame(frame, task=env.instruction)
         n += 1
-        if terminated or truncated:
+        if last:
             return success, n
 
 

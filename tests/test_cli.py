@@ -58,6 +58,15 @@ def test_scripted_eval_names_the_tasks_without_an_expert_before_running_any(tmp_
     assert not (tmp_path / "e").exists()
 
 
+def test_eval_and_collect_refuse_bad_step_counts_before_writing(tmp_path):
+    assert_one_line_error(run("eval", "--suite", "tabletop", "--policy", "scripted", "--episodes", "1", "--max-steps",
+                              "0", "--render", "none", "--videos", "0", "--out", str(tmp_path / "e"), ok=False),
+                          "--max-steps must be at least 1")
+    assert_one_line_error(run("collect", "--suite", "toy", "--episodes", "1", "--after-success", "500",
+                              "--out", str(tmp_path / "c"), ok=False), "--after-success must be in [0, 100]")
+    assert not (tmp_path / "e").exists() and not (tmp_path / "c").exists()
+
+
 def test_collect_refuses_a_non_empty_folder_and_keeps_its_files(tmp_path):
     keep = tmp_path / "mine.txt"
     keep.write_text("precious")

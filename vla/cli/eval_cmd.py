@@ -41,13 +41,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if render is None and args.policy != "scripted":
         raise UserError("--render none is for --policy scripted only (a checkpoint needs camera images)")
     check_eval_args(args.suite, tasks, args.episodes, out, num_envs=args.num_envs, videos=args.videos,
-                    executor_mode=args.executor, render_mode=render, image_size=args.image_size)
+                    executor_mode=args.executor, render_mode=render, image_size=args.image_size,
+                    max_steps=args.max_steps)
     if args.inference_steps is not None and args.inference_steps < 1:
         raise UserError(f"--inference-steps must be at least 1 (got {args.inference_steps})")
     policy = load_eval_policy(args.policy, args.device, args.inference_steps)
     res = evaluate(policy, args.suite, tasks, args.episodes, out, num_envs=args.num_envs, seed=args.seed,
                    render_mode=render, image_size=args.image_size, videos=args.videos, executor_mode=args.executor,
-                   policy_name=args.policy + (f" (inference_steps={args.inference_steps})"
+                   max_steps=args.max_steps, policy_name=args.policy + (f" (inference_steps={args.inference_steps})"
                                               if args.inference_steps else ""))
     for task, r in res["tasks"].items():
         lo, hi = r["ci95"]
@@ -77,6 +78,9 @@ def add_eval_subcommand(subparsers: Any) -> None:
                    help="fast (default), default (shadows, reflections, MSAA) or none (no cameras: scripted "
                         "policy only, with --videos 0; several times faster)")
     p.add_argument("--image-size", type=int, default=128, help="camera image size (default 128, as collected)")
+    p.add_argument("--max-steps", type=int,
+                   help="episode step limit for every task (default: each task's own); a diagnostic: success "
+                        "under another limit is not the task's success rate")
     p.add_argument("--device", default="cpu", help="device for the checkpoint (cpu, cuda, ...)")
     p.add_argument("--inference-steps", type=int,
                    help="DDIM (diffusion) or Euler (flow) steps per chunk (default: the checkpoint's config)")

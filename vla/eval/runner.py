@@ -54,7 +54,7 @@ def check_eval_args(suite: str, tasks: Sequence[str] | None, episodes: int, out:
     if image_size < 16:
         raise UserError(f"--image-size must be at least 16 (got {image_size})")
     if max_steps is not None and max_steps < 1:
-        raise UserError(f"max_steps must be at least 1 (got {max_steps})")
+        raise UserError(f"--max-steps must be at least 1 (got {max_steps})")
     states = registry.official_initial_states(suite)
     if states is not None and episodes > states:
         raise UserError(f"--episodes {episodes} is more than the {states} official initial states of {suite}'s "
@@ -74,7 +74,8 @@ def evaluate(policy: PolicyFactory | Policy | str, suite: str, tasks: Sequence[s
     policy: "scripted" (the privileged scripted experts), a Policy (reused for every task; must accept
     batches of min(num_envs, episodes) rows), or a factory called per task with that task's envs.
     render_mode None turns cameras off (state-only policies such as "scripted", no videos).
-    max_steps: cut episodes shorter than the tasks' own limits. Returns the eval.json content.
+    max_steps: every task's episode step limit instead of its own (shorter for quick checks, longer to ask
+    whether a policy is slow rather than wrong). Returns the eval.json content.
     """
     task_names = check_eval_args(suite, tasks, episodes, out, num_envs=num_envs, videos=videos,
                                  executor_mode=executor_mode, render_mode=render_mode, image_size=image_size,

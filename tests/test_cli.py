@@ -64,6 +64,8 @@ def test_eval_and_collect_refuse_bad_step_counts_before_writing(tmp_path):
                           "--max-steps must be at least 1")
     assert_one_line_error(run("collect", "--suite", "toy", "--episodes", "1", "--after-success", "500",
                               "--out", str(tmp_path / "c"), ok=False), "--after-success must be in [0, 100]")
+    assert_one_line_error(run("collect", "--suite", "toy", "--episodes", "1", "--max-attempts", "0",
+                              "--out", str(tmp_path / "c"), ok=False), "--max-attempts must be at least 1")
     assert not (tmp_path / "e").exists() and not (tmp_path / "c").exists()
 
 

@@ -65,7 +65,9 @@ def collect(suite: str, tasks: list[str] | None, episodes: int, out: str | Path,
     noise > 0 (metres per step, DART-style): the env executes the expert's action plus a temporally
     correlated translation perturbation of that standard deviation, while the dataset records the expert's
     clean action. The closed-loop expert then corrects the drift it causes, so the demonstrations hold the
-    recoveries a learned policy needs near objects, which perfect demonstrations never show.
+    recoveries a learned policy needs near objects, which perfect demonstrations never show. The plan's phase
+    gates see the pose without the perturbation (Arm.nominal_pose; settings["gates"] = "nominal"), so the
+    noise does not stretch the demonstration with hovering at millimetre tolerances.
 
     Progress (seeds kept so far, attempts) is rewritten to meta/vla_collection.json after every saved
     episode, so a killed collection loses at most the episode in flight; resume=True continues it with the
@@ -87,6 +89,8 @@ def collect(suite: str, tasks: list[str] | None, episodes: int, out: str | Path,
         raise UserError(f"--episodes must be at least 1 (got {episodes})")
     if not 0.0 <= noise <= MAX_NOISE:
         raise UserError(f"--noise must be in [0, {MAX_NOISE}] m per step (got {noise})")
+    if max_attempts_factor < 1:
+        raise UserError(f"--max-attempts must be at least 1 (got {max_attempts_factor})")
     if not 0 <= after_success <= MAX_AFTER_SUCCESS:
         raise UserError(f"--after-success must be in [0, {MAX_AFTER_SUCCESS}] steps (got {after_success})")
     if render_mode not in ("fast", "default"):
@@ -96,6 +100,8 @@ def collect(suite: str, tasks: list[str] | None, episodes: int, out: str | Path,
     out = Path(out)
     settings = {"suite": suite, "tasks": task_names, "episodes_per_task": episodes, "seed": seed,
                 "render_mode": render_mode, "image_size": image_size, "noise": noise, "keep_failures": keep_failures}
+    if noise:  # noisy collections written before plans gated on the nominal pose resume only with older code
+        settings["gates"] = "nominal"
     if after_success:  # only when used: collections written before the option resume as before
         settings["after_success"] = after_success
     prior = _prior_progress(out, settings) if resume else None
@@ -206,7 +212,10 @@ def _run_episode(env, expert, writer, ep_seed: int, noise: float = 0.0, after_su
     rng = np.random.default_rng([ep_seed, 1])  # its own stream: noise never changes the scene of a seed
     perturb = np.zeros(3)
     n, success, extra = 0, False, -1  # extra: steps recorded since the first success (-1 before it)
+    tell = getattr(expert, "set_perturbation", None) if noise > 0 else None
     while True:
+        if tell is not None:
+            tell(perturb)  # the plan's gates decide on the pose without it (Arm.nominal_pose)
         action = expert.act(env)
         frame = {k: v for k, v in obs.items() if k != "task"}
         frame.update(info["grounding"])

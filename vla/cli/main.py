@@ -36,7 +36,7 @@ def cmd_collect(args: argparse.Namespace) -> int:
     res = collect(args.suite, _csv(args.tasks) if args.tasks else None, args.episodes, args.out, seed=args.seed,
                   render_mode=args.render, image_size=args.image_size, keep_failures=args.keep_failures,
                   noise=args.noise, resume=args.resume, video_codec=args.vcodec,
-                  after_success=args.after_success)
+                  after_success=args.after_success, max_attempts_factor=args.max_attempts)
     rates = ", ".join(f"{t} {res.successes[t]}/{res.attempts[t]}" for t in res.attempts)
     print(f"wrote {res.episodes} episodes ({res.frames} frames) to {res.root}; expert successes: {rates}")
     return 0
@@ -73,6 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="DART-style execution noise, m per step (e.g. 0.01): the expert's clean action is recorded")
     col.add_argument("--after-success", type=int, default=0, metavar="N",
                      help="record up to N more expert steps after a success (the release and retreat; default 0)")
+    col.add_argument("--max-attempts", type=int, default=3, metavar="K",
+                     help="give up on a task after K x --episodes attempts (default 3)")
     col.add_argument("--vcodec", choices=["h264", "av1"],
                      help="video codec of a new dataset (default h264; av1 is LeRobot's default but its SVT-AV1 "
                           "encoder can hang in long runs); a resumed dataset keeps its own")

@@ -28,7 +28,7 @@ def open_drawer(arm: Arm) -> Plan:
         return lambda: (env.body_pos(HANDLE) + out * BAR_OFFSET + [0, 0, GRASP_DZ + dz], quat)
 
     yield from move_to(arm, above(0.08), PINCH_OPEN, tol=0.01, rot_tol=0.08, max_steps=60)
-    yield from move_to(arm, above(0.0), PINCH_OPEN, tol=0.004, max_steps=40, speed=0.4)
+    yield from move_to(arm, above(0.0), PINCH_OPEN, tol=0.004, max_steps=40, speed=0.4, measured=True)
     yield from hold(arm, CLOSE, 8, above(0.0)())
     for _ in range(120):  # pull, with a carrot a few centimetres ahead of the bar
         if task.slide(env) > 0.15:

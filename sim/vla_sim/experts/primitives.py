@@ -64,9 +64,22 @@ class Arm:
         self.tool_dim = env.action_space.shape[0] - 6
         # Envs whose arm actions are normalized (LIBERO's OSC: 1 = 0.05 m / 0.5 rad) say what 1 means.
         self.scale = np.asarray(getattr(env, "arm_action_scale", np.ones(6)), float)
+        # The translation a data collector added to the last executed action (DART noise; zero otherwise).
+        self.perturbation = np.zeros(3)
 
     def pose(self) -> tuple[np.ndarray, np.ndarray]:
         return self.env.ee_pose()
+
+    def nominal_pose(self) -> tuple[np.ndarray, np.ndarray]:
+        """Where the tool would be without the collector's last perturbation.
+
+        Plans decide when a phase is done on this pose and compute their actions from the measured one. So
+        injected noise changes the states a demonstration visits and the corrections it labels, not the
+        moments the plan moves on: a learned policy, run without noise, then sees the timing of the clean
+        expert. Gating on the measured pose instead, a 1 cm perturbation against a 5 mm tolerance keeps the
+        expert hovering for tens of steps at every gate, and the policy learns to hover."""
+        pos, quat = self.pose()
+        return pos - self.perturbation, quat
 
     def action(self, pos: np.ndarray, quat: np.ndarray, tool: np.ndarray | float, speed: float = 1.0) -> Action:
         cur_pos, cur_quat = self.pose()
@@ -80,11 +93,15 @@ class Arm:
 
 
 def move_to(arm: Arm, target: Callable[[], tuple[np.ndarray, np.ndarray]] | tuple[np.ndarray, np.ndarray],
-            tool, tol: float = 0.006, rot_tol: float = 0.08, max_steps: int = 80, speed: float = 1.0) -> Plan:
-    """Servo the tool to a pose (or a pose function re-evaluated every step) until within tolerance."""
+            tool, tol: float = 0.006, rot_tol: float = 0.08, max_steps: int = 80, speed: float = 1.0,
+            measured: bool = False) -> Plan:
+    """Servo the tool to a pose (or a pose function re-evaluated every step) until within tolerance.
+
+    The tolerance is checked on the nominal pose (Arm.nominal_pose) unless `measured`: a grasp whose
+    success needs the real tool within millimetres (a pinch) waits for it."""
     for _ in range(max_steps):
         pos, quat = target() if callable(target) else target
-        cur_pos, cur_quat = arm.pose()
+        cur_pos, cur_quat = arm.pose() if measured else arm.nominal_pose()
         if np.linalg.norm(pos - cur_pos) < tol and np.linalg.norm(quat_error(quat, cur_quat)) < rot_tol:
             return
         yield arm.action(pos, quat, tool, speed)
@@ -144,6 +161,11 @@ class PlanExpert:
         self._plan: Plan | None = None
         self._arm: Arm | None = None
         self._last_tool = OPEN
+
+    def set_perturbation(self, translation: np.ndarray) -> None:
+        """Tell the plan the translation the collector added to the last action (see Arm.nominal_pose)."""
+        assert self._arm is not None, "call reset(env) first"
+        self._arm.perturbation = np.asarray(translation, float).copy()
 
     def reset(self, env) -> None:
         self._arm = Arm(env)

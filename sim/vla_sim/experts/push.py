@@ -45,7 +45,9 @@ def push_block_to_target(arm: Arm) -> Plan:
         b, u, dist = geometry()
         if dist < DONE:
             break
-        ee, _ = arm.nominal_pose()  # a phase decision: on the pose without the collector's noise
+        # Measured, not nominal (Arm.nominal_pose): a push is aligned by where the fingers really are. With the
+        # nominal pose the expert kept 20 of 35 noisy attempts on seeds 50000+, with the measured one 20 of 21.
+        ee, _ = arm.pose()
         rel = ee[:2] - b
         along, across = rel @ u, rel @ np.array([-u[1], u[0]])
         if not aligned or along > -0.02 or abs(across) > 0.015 or ee[2] > PUSH_Z + 0.02:

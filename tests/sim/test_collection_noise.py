@@ -90,3 +90,20 @@ def test_noise_out_of_range_is_refused(tmp_path):
     with pytest.raises(UserError, match="--noise must be in"):
         collect("toy", None, 1, tmp_path / "x", noise=-0.01, progress=False)
     assert not (tmp_path / "x").exists()
+
+
+def test_collector_tells_the_expert_each_perturbation_before_it_acts(tmp_path, monkeypatch):
+    told = []
+    make_expert = registry.make_expert
+
+    def recording_expert(suite, task):
+        expert = make_expert(suite, task)
+        tell = expert.set_perturbation
+        expert.set_perturbation = lambda t: (told.append(np.array(t)), tell(t))
+        return expert
+
+    monkeypatch.setattr(registry, "make_expert", recording_expert)
+    collect("toy", None, 1, tmp_path / "d", image_size=32, progress=False, seed=5, noise=0.01)
+    expected = _replayed_perturbations(5, 0.01, len(told))
+    assert len(told) > 5 and np.abs(expected).max() > 0.002
+    np.testing.assert_allclose(np.array(told), expected, atol=1e-6)

@@ -36,6 +36,7 @@ MAX_NOISE = 0.05  # m per step: one full control step
 DEFAULT_VIDEO_CODEC = "h264"  # see collect()
 NOISE_CORRELATION = 0.8  # per control step
 MAX_AFTER_SUCCESS = 100  # steps
+MAX_START_FRAMES = 1000  # steps
 
 
 def dataset_features(env) -> dict:
@@ -59,7 +60,8 @@ def dataset_features(env) -> dict:
 def collect(suite: str, tasks: list[str] | None, episodes: int, out: str | Path, *, seed: int = 0,
             render_mode: str = "fast", image_size: int = 128, keep_failures: bool = False,
             max_attempts_factor: int = 3, progress: bool = True, noise: float = 0.0,
-            resume: bool = False, video_codec: str | None = None, after_success: int = 0) -> CollectionResult:
+            resume: bool = False, video_codec: str | None = None, after_success: int = 0,
+            start_frames: int = 0) -> CollectionResult:
     """Record `episodes` expert episodes per task into a new LeRobot v3 dataset at `out`.
 
     noise > 0 (metres per step, DART-style): the env executes the expert's action plus a temporally
@@ -79,6 +81,12 @@ def collect(suite: str, tasks: list[str] | None, episodes: int, out: str | Path,
     demonstration and the retreat none; with the extra steps the policy sees the open-and-retreat it must do.
     Evaluation still ends an episode at its first success.
 
+    start_frames > 0: record only the first that many steps of every attempt and keep each one (a start
+    does not need the expert to succeed later). Thousands of such short episodes are cheap and show the
+    policy many more layouts at the moment where only the instruction says which object is meant; their
+    labels are the expert's real actions, and the chunks that would reach past the cut are masked in
+    training like any episode's end (`action_pad`).
+
     video_codec: None = H.264 for a new dataset (a resumed one keeps its own). Not LeRobot's AV1 default:
     the SVT-AV1 encoder in PyAV 18's wheel deadlocked twice here in long collections (after about 200 and
     300 episodes; every thread waiting inside svt_av1_enc_send_picture), and a recorder must not hang."""
@@ -93,6 +101,10 @@ def collect(suite: str, tasks: list[str] | None, episodes: int, out: str | Path,
         raise UserError(f"--max-attempts must be at least 1 (got {max_attempts_factor})")
     if not 0 <= after_success <= MAX_AFTER_SUCCESS:
         raise UserError(f"--after-success must be in [0, {MAX_AFTER_SUCCESS}] steps (got {after_success})")
+    if not 0 <= start_frames <= MAX_START_FRAMES:
+        raise UserError(f"--start-frames must be in [0, {MAX_START_FRAMES}] steps (got {start_frames})")
+    if start_frames and after_success:
+        raise UserError("--start-frames and --after-success cannot be combined: a start ends before any success")
     if render_mode not in ("fast", "default"):
         raise UserError(f"unknown render mode {render_mode!r}: valid are fast, default")
     task_names = registry.resolve_tasks(suite, tasks)
@@ -104,6 +116,8 @@ def collect(suite: str, tasks: list[str] | None, episodes: int, out: str | Path,
         settings["gates"] = "nominal"
     if after_success:  # only when used: collections written before the option resume as before
         settings["after_success"] = after_success
+    if start_frames:
+        settings["start_frames"] = start_frames
     prior = _prior_progress(out, settings) if resume else None
     if prior is None and out.exists() and any(out.iterdir()):
         raise UserError(f"output folder {out} exists and is not empty: choose a new path, or --resume an "
@@ -147,11 +161,11 @@ def collect(suite: str, tasks: list[str] | None, episodes: int, out: str | Path,
             saved, attempt = len(seeds[task]), int(result.attempts.get(task, 0))  # as reconciled
             while saved < episodes and attempt < episodes * max_attempts_factor:
                 ep_seed = seed + SEED_STRIDE * t_idx + attempt
-                ok, n = _run_episode(env, expert, writer, ep_seed, noise, after_success)
+                ok, n = _run_episode(env, expert, writer, ep_seed, noise, after_success, start_frames)
                 attempt += 1  # counted once finished: an interrupted attempt runs again on resume
                 result.attempts[task] = attempt
                 result.successes[task] = result.successes.get(task, 0) + int(ok)
-                if ok or keep_failures:
+                if ok or keep_failures or start_frames:
                     record(pending={"task": task, "seed": ep_seed})  # a crash inside the save stays resolvable
                     writer.save_episode()
                     saved += 1
@@ -204,9 +218,10 @@ def _reconcile(writer, seeds: dict[str, list[int]], prior: dict | None, result: 
                               f"records {recorded}; it cannot be resumed safely")
 
 
-def _run_episode(env, expert, writer, ep_seed: int, noise: float = 0.0, after_success: int = 0) -> tuple[bool, int]:
+def _run_episode(env, expert, writer, ep_seed: int, noise: float = 0.0, after_success: int = 0,
+                 start_frames: int = 0) -> tuple[bool, int]:
     """One expert episode into the writer's buffer -> (succeeded, frames). It ends at truncation, or
-    `after_success` steps after the first success (at once with 0)."""
+    `after_success` steps after the first success (at once with 0), or after `start_frames` steps (if > 0)."""
     obs, info = env.reset(seed=ep_seed)
     expert.reset(env)
     rng = np.random.default_rng([ep_seed, 1])  # its own stream: noise never changes the scene of a seed
@@ -228,7 +243,7 @@ def _run_episode(env, expert, writer, ep_seed: int, noise: float = 0.0, after_su
         step_success = bool(info["success"])
         success = success or step_success
         extra = extra + 1 if success else -1
-        last = truncated or (success and extra >= after_success)
+        last = truncated or (success and extra >= after_success) or n + 1 == start_frames
         frame["next.success"] = np.array([step_success])
         frame["next.done"] = np.array([last])
         writer.add_frame(frame, task=env.instruction)

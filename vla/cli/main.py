@@ -36,7 +36,8 @@ def cmd_collect(args: argparse.Namespace) -> int:
     res = collect(args.suite, _csv(args.tasks) if args.tasks else None, args.episodes, args.out, seed=args.seed,
                   render_mode=args.render, image_size=args.image_size, keep_failures=args.keep_failures,
                   noise=args.noise, resume=args.resume, video_codec=args.vcodec,
-                  after_success=args.after_success, max_attempts_factor=args.max_attempts)
+                  after_success=args.after_success, max_attempts_factor=args.max_attempts,
+                  start_frames=args.start_frames)
     rates = ", ".join(f"{t} {res.successes[t]}/{res.attempts[t]}" for t in res.attempts)
     print(f"wrote {res.episodes} episodes ({res.frames} frames) to {res.root}; expert successes: {rates}")
     return 0
@@ -75,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="record up to N more expert steps after a success (the release and retreat; default 0)")
     col.add_argument("--max-attempts", type=int, default=3, metavar="K",
                      help="give up on a task after K x --episodes attempts (default 3)")
+    col.add_argument("--start-frames", type=int, default=0, metavar="K",
+                     help="record only each attempt's first K steps and keep them all: many cheap layouts for "
+                          "learning which object the instruction names (default 0: whole episodes)")
     col.add_argument("--vcodec", choices=["h264", "av1"],
                      help="video codec of a new dataset (default h264; av1 is LeRobot's default but its SVT-AV1 "
                           "encoder can hang in long runs); a resumed dataset keeps its own")

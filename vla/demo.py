@@ -65,14 +65,19 @@ def _policy_stage(out: Path, suite: str, episodes: int, minutes: float, eval_epi
     from vla.checkpoint import load_policy
     from vla.collection import collect
     from vla.eval.runner import evaluate
+    from vla.model.configuration import get_preset
     from vla.train.loop import train
 
     t0 = time.time()
     collect(suite, None, episodes, out / "policy" / "data", seed=0)
     t1 = time.time()
     run = out / "policy" / "run"
-    # a cosine schedule that ends with the budget (about 100 steps a minute for the cpu preset on 2 cores)
-    trained = train(preset, out / "policy" / "data", run, minutes=minutes, steps=max(10, int(minutes * 100)))
+    # a cosine schedule that ends with the budget (about 70-100 steps a minute for the cpu preset on 2 cores);
+    # the preset's grounding pre-training is sized for an hour: a short demo gives it a fifth of its steps
+    steps = max(10, int(minutes * 100))
+    pretrain = min(get_preset(preset).grounding_pretrain_steps, steps // 5)
+    trained = train(preset, out / "policy" / "data", run, minutes=minutes, steps=steps,
+                    overrides={"grounding_pretrain_steps": pretrain})
     t2 = time.time()
     result = evaluate(lambda envs: load_policy(run), suite, None, eval_episodes, out / "policy" / "eval",
                       num_envs=8, videos=1, policy_name=f"vla-{preset}")

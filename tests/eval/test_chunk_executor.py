@@ -96,6 +96,23 @@ def test_ensemble_keeps_going_on_old_chunks_until_they_run_out():
         ex.pop()
 
 
+def test_ensemble_horizon_averages_only_the_newest_chunks():
+    ex = ChunkExecutor(1, mode="ensemble", ensemble_decay=0.0, ensemble_horizon=2)
+    for t, start in enumerate((0, 10, 20)):  # chunk t predicts start + i for step t + i
+        ex.push([0], chunk(4, start=start))
+        got = ex.pop()[0, 0]
+    # step 2: the chunks of steps 1 and 2 (11 and 20); the horizonless ensemble would also average chunk 0's 2
+    assert got == pytest.approx((11 + 20) / 2)
+    assert ex.pop()[0, 0] == pytest.approx((12 + 21) / 2)  # no new chunk: the two newest still cover step 3
+    full = ChunkExecutor(1, mode="ensemble", ensemble_decay=0.0)
+    for start in (0, 10, 20):
+        full.push([0], chunk(4, start=start))
+        got = full.pop()[0, 0]
+    assert got == pytest.approx((2 + 11 + 20) / 3)
+    with pytest.raises(ValueError, match="ensemble_horizon"):
+        ChunkExecutor(1, mode="ensemble", ensemble_horizon=0)
+
+
 def test_ensemble_reset_forgets_one_row_only():
     ex = ChunkExecutor(2, mode="ensemble", ensemble_decay=0.0)
     ex.push([0, 1], np.concatenate([chunk(4, start=0), chunk(4, start=100)]))

@@ -42,13 +42,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
         raise UserError("--render none is for --policy scripted only (a checkpoint needs camera images)")
     check_eval_args(args.suite, tasks, args.episodes, out, num_envs=args.num_envs, videos=args.videos,
                     executor_mode=args.executor, render_mode=render, image_size=args.image_size,
-                    max_steps=args.max_steps)
+                    max_steps=args.max_steps, ensemble_horizon=args.ensemble_horizon)
     if args.inference_steps is not None and args.inference_steps < 1:
         raise UserError(f"--inference-steps must be at least 1 (got {args.inference_steps})")
     policy = load_eval_policy(args.policy, args.device, args.inference_steps)
     res = evaluate(policy, args.suite, tasks, args.episodes, out, num_envs=args.num_envs, seed=args.seed,
                    render_mode=render, image_size=args.image_size, videos=args.videos, executor_mode=args.executor,
-                   max_steps=args.max_steps, policy_name=args.policy + (f" (inference_steps={args.inference_steps})"
+                   ensemble_horizon=args.ensemble_horizon, max_steps=args.max_steps, policy_name=args.policy + (f" (inference_steps={args.inference_steps})"
                                               if args.inference_steps else ""))
     for task, r in res["tasks"].items():
         lo, hi = r["ci95"]
@@ -74,6 +74,8 @@ def add_eval_subcommand(subparsers: Any) -> None:
     p.add_argument("--seed", type=int, default=100_000, help="episode k of suite task j uses seed + 1000*j + k")
     p.add_argument("--videos", type=int, default=2, help="episodes per task saved as MP4 (default 2)")
     p.add_argument("--executor", default="queue", help="queue (run n_action_steps per chunk) or ensemble (ACT)")
+    p.add_argument("--ensemble-horizon", type=int, metavar="K",
+                   help="with --executor ensemble: average only the chunks of the last K steps (default: all)")
     p.add_argument("--render", default="fast",
                    help="fast (default), default (shadows, reflections, MSAA) or none (no cameras: scripted "
                         "policy only, with --videos 0; several times faster)")

@@ -34,7 +34,8 @@ PolicyFactory = Callable[[Sequence[Any]], Policy]  # the task's envs -> a policy
 
 def check_eval_args(suite: str, tasks: Sequence[str] | None, episodes: int, out: str | Path, *, num_envs: int = 8,
                     videos: int = 2, executor_mode: str = "queue", render_mode: str | None = "fast",
-                    image_size: int = 128, max_steps: int | None = None) -> list[str]:
+                    image_size: int = 128, max_steps: int | None = None,
+                    ensemble_horizon: int | None = None) -> list[str]:
     """Validate evaluation settings without side effects; returns the task names. Raises UserError."""
     from vla_sim import registry
 
@@ -47,6 +48,9 @@ def check_eval_args(suite: str, tasks: Sequence[str] | None, episodes: int, out:
         raise UserError(f"--videos must be 0 or more (got {videos})")
     if executor_mode not in EXECUTOR_MODES:
         raise UserError(f"unknown executor {executor_mode!r}: valid are {', '.join(EXECUTOR_MODES)}")
+    if ensemble_horizon is not None and (ensemble_horizon < 1 or executor_mode != "ensemble"):
+        raise UserError(f"--ensemble-horizon must be at least 1 and needs --executor ensemble (got {ensemble_horizon} "
+                        f"with --executor {executor_mode})")
     if render_mode is not None and render_mode not in RENDER_MODES:
         raise UserError(f"unknown render mode {render_mode!r}: valid are {', '.join(RENDER_MODES)}")
     if render_mode is None and videos:
@@ -68,7 +72,7 @@ def check_eval_args(suite: str, tasks: Sequence[str] | None, episodes: int, out:
 def evaluate(policy: PolicyFactory | Policy | str, suite: str, tasks: Sequence[str] | None, episodes: int,
              out: str | Path, *, num_envs: int = 8, seed: int = 100_000, render_mode: str | None = "fast",
              image_size: int = 128, videos: int = 2, executor_mode: str = "queue", ensemble_decay: float = 0.01,
-             max_steps: int | None = None, policy_name: str | None = None, progress: bool = True) -> dict[str, Any]:
+             ensemble_horizon: int | None = None, max_steps: int | None = None, policy_name: str | None = None, progress: bool = True) -> dict[str, Any]:
     """Evaluate `policy` for `episodes` episodes on each task; write OUT/eval.json, success.png, videos/.
 
     policy: "scripted" (the privileged scripted experts), a Policy (reused for every task; must accept
@@ -79,7 +83,7 @@ def evaluate(policy: PolicyFactory | Policy | str, suite: str, tasks: Sequence[s
     """
     task_names = check_eval_args(suite, tasks, episodes, out, num_envs=num_envs, videos=videos,
                                  executor_mode=executor_mode, render_mode=render_mode, image_size=image_size,
-                                 max_steps=max_steps)
+                                 max_steps=max_steps, ensemble_horizon=ensemble_horizon)
     if isinstance(policy, str) and policy != "scripted":
         raise UserError(f"unknown policy {policy!r}: pass 'scripted', a Policy or a policy factory")
     from vla_sim import registry
@@ -96,6 +100,7 @@ def evaluate(policy: PolicyFactory | Policy | str, suite: str, tasks: Sequence[s
                                "wall_s": 0.0, "complete": False}
     if executor_mode == "ensemble":
         summary["ensemble_decay"] = ensemble_decay
+        summary["ensemble_horizon"] = ensemble_horizon
     bar = tqdm(total=episodes * len(task_names), desc=f"eval {suite}", unit="ep", disable=not progress)
     try:
         for task in task_names:
@@ -103,7 +108,7 @@ def evaluate(policy: PolicyFactory | Policy | str, suite: str, tasks: Sequence[s
             runner = _TaskRun(suite, task, [base + k for k in range(episodes)], min(num_envs, episodes),
                               render_mode, image_size, videos, out / "videos", max_steps, bar,
                               official_states=registry.official_initial_states(suite) is not None)
-            summary["tasks"][task] = runner.run(policy, executor_mode, ensemble_decay)
+            summary["tasks"][task] = runner.run(policy, executor_mode, ensemble_decay, ensemble_horizon)
             bar.set_postfix_str(f"{task} {summary['tasks'][task]['successes']}/{episodes}")
             # Written after every task: an evaluation cut short (hours on a CPU) keeps the tasks it finished.
             _write_summary(summary, out, episodes, t0, complete=len(summary["tasks"]) == len(task_names))
@@ -140,13 +145,14 @@ def stack_observations(obs: Sequence[dict[str, Any]], frame_index: np.ndarray,
     return batch
 
 
-def single_env_steps(env: Any, policy: Policy, seed: int, mode: str = "queue", decay: float = 0.01):
+def single_env_steps(env: Any, policy: Policy, seed: int, mode: str = "queue", decay: float = 0.01,
+                     horizon: int | None = None):
     """One env driven by a policy through the shared chunk executor, for diagnostics that look at every step.
     Yields (step, chunk or None, action) before the env executes the action; stops at success or truncation
     (read the outcome with `env.task.success(env)`)."""
     obs, _ = env.reset(seed=seed)
     policy.reset()
-    executor = ChunkExecutor(1, policy.n_action_steps, mode, decay)
+    executor = ChunkExecutor(1, policy.n_action_steps, mode, decay, horizon)
     for step in range(env.task.max_steps):
         chunk = None
         if executor.needs_chunk()[0]:
@@ -170,7 +176,8 @@ class _TaskRun:
         self.render_mode, self.image_size, self.videos, self.video_dir = render_mode, image_size, videos, video_dir
         self.max_steps, self.bar = max_steps, bar
 
-    def run(self, policy: PolicyFactory | Policy | str, executor_mode: str, decay: float) -> dict[str, Any]:
+    def run(self, policy: PolicyFactory | Policy | str, executor_mode: str, decay: float,
+            horizon: int | None = None) -> dict[str, Any]:
         from vla_sim import registry
 
         t0 = time.time()
@@ -184,7 +191,7 @@ class _TaskRun:
             for env in envs:  # the envs execute what the policy outputs: deltas or pose targets
                 env.set_action_mode(pol.action_space)
             pol.reset()
-            executor = ChunkExecutor(self.rows, pol.n_action_steps, executor_mode, decay)
+            executor = ChunkExecutor(self.rows, pol.n_action_steps, executor_mode, decay, horizon)
             results = self._loop(envs, pol, executor)
         finally:
             for env in envs:

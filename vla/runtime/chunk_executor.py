@@ -5,7 +5,9 @@ Two modes:
 - ``queue``: run the first ``n_action_steps`` actions of a chunk open-loop, then ask for a new chunk.
 - ``ensemble``: temporal ensembling as in ACT (Zhao et al. 2023): a new chunk every step; the command
   for step t is the weighted mean of every stored chunk's prediction for t, with weight
-  ``exp(-decay * i)`` where i = 0 is the *oldest* chunk (the oldest prediction weighs most).
+  ``exp(-decay * i)`` where i = 0 is the *oldest* chunk (the oldest prediction weighs most). With a horizon K
+  only the K newest chunks that cover the step take part (with a chunk every step: those of the last K steps):
+  older plans may hold motions (a retreat) that the world has not caught up with.
 
 Both sim evaluation and the ROS node use this class, so a policy behaves the same in both.
 """
@@ -28,8 +30,9 @@ class ChunkExecutor:
     """
 
     def __init__(self, num_rows: int, n_action_steps: int | None = None, mode: ExecutorMode = "queue",
-                 ensemble_decay: float = 0.01) -> None:
-        """n_action_steps: actions run per chunk in queue mode (None: the whole chunk); unused when ensembling."""
+                 ensemble_decay: float = 0.01, ensemble_horizon: int | None = None) -> None:
+        """n_action_steps: actions run per chunk in queue mode (None: the whole chunk); unused when ensembling.
+        ensemble_horizon: in ensemble mode, average only the that many newest chunks that cover the step (None: all)."""
         if num_rows < 1:
             raise ValueError(f"num_rows must be at least 1 (got {num_rows})")
         if n_action_steps is not None and n_action_steps < 1:
@@ -38,10 +41,13 @@ class ChunkExecutor:
             raise ValueError(f"unknown executor mode {mode!r}: valid are {', '.join(EXECUTOR_MODES)}")
         if ensemble_decay < 0:
             raise ValueError(f"ensemble_decay must be >= 0 (got {ensemble_decay})")
+        if ensemble_horizon is not None and ensemble_horizon < 1:
+            raise ValueError(f"ensemble_horizon must be at least 1 or None (got {ensemble_horizon})")
         self.num_rows = num_rows
         self.n_action_steps = n_action_steps
         self.mode = mode
         self.ensemble_decay = float(ensemble_decay)
+        self.ensemble_horizon = ensemble_horizon
         self.action_dim: int | None = None
         # queue mode: the remaining actions of each row, first one next
         self._queue: list[np.ndarray] = [np.zeros((0, 0), np.float32) for _ in range(num_rows)]
@@ -119,11 +125,13 @@ class ChunkExecutor:
 
     def _pop_ensemble(self, r: int) -> np.ndarray:
         live = [(c, a) for c, a in zip(self._chunks[r], self._ages[r]) if a < len(c)]  # oldest first
-        preds = np.stack([c[a] for c, a in live]).astype(np.float64)
+        used = live[-self.ensemble_horizon:] if self.ensemble_horizon else live
+        preds = np.stack([c[a] for c, a in used]).astype(np.float64)
         weights = np.exp(-self.ensemble_decay * np.arange(len(preds)))
         action = (weights[:, None] * preds).sum(axis=0) / weights.sum()
-        # advance: every chunk is a step older; forget chunks with nothing left for the next step
-        kept = [(c, a + 1) for c, a in live if a + 1 < len(c)]
+        # advance: every chunk is a step older; forget chunks with nothing left for the next step (and those past
+        # the horizon: a newer chunk covers every step they would)
+        kept = [(c, a + 1) for c, a in used if a + 1 < len(c)]
         self._chunks[r] = [c for c, _ in kept]
         self._ages[r] = [a for _, a in kept]
         return action.astype(np.float32)

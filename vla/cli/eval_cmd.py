@@ -48,7 +48,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     policy = load_eval_policy(args.policy, args.device, args.inference_steps)
     res = evaluate(policy, args.suite, tasks, args.episodes, out, num_envs=args.num_envs, seed=args.seed,
                    render_mode=render, image_size=args.image_size, videos=args.videos, executor_mode=args.executor,
-                   ensemble_horizon=args.ensemble_horizon, max_steps=args.max_steps, policy_name=args.policy + (f" (inference_steps={args.inference_steps})"
+                   ensemble_horizon=args.ensemble_horizon, max_steps=args.max_steps,
+                   policy_name=args.policy + (f" (inference_steps={args.inference_steps})"
                                               if args.inference_steps else ""))
     for task, r in res["tasks"].items():
         lo, hi = r["ci95"]
@@ -75,7 +76,7 @@ def add_eval_subcommand(subparsers: Any) -> None:
     p.add_argument("--videos", type=int, default=2, help="episodes per task saved as MP4 (default 2)")
     p.add_argument("--executor", default="queue", help="queue (run n_action_steps per chunk) or ensemble (ACT)")
     p.add_argument("--ensemble-horizon", type=int, metavar="K",
-                   help="with --executor ensemble: average only the chunks of the last K steps (default: all)")
+                   help="with --executor ensemble: average only the K newest chunks that cover a step (default: all)")
     p.add_argument("--render", default="fast",
                    help="fast (default), default (shadows, reflections, MSAA) or none (no cameras: scripted "
                         "policy only, with --videos 0; several times faster)")

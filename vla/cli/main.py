@@ -39,7 +39,8 @@ def cmd_collect(args: argparse.Namespace) -> int:
                   after_success=args.after_success, max_attempts_factor=args.max_attempts,
                   start_frames=args.start_frames)
     rates = ", ".join(f"{t} {res.successes[t]}/{res.attempts[t]}" for t in res.attempts)
-    print(f"wrote {res.episodes} episodes ({res.frames} frames) to {res.root}; expert successes: {rates}")
+    kept = f"; every start kept (first {args.start_frames} steps)" if args.start_frames else ""
+    print(f"wrote {res.episodes} episodes ({res.frames} frames) to {res.root}; expert successes: {rates}{kept}")
     return 0
 
 

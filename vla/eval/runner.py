@@ -72,7 +72,8 @@ def check_eval_args(suite: str, tasks: Sequence[str] | None, episodes: int, out:
 def evaluate(policy: PolicyFactory | Policy | str, suite: str, tasks: Sequence[str] | None, episodes: int,
              out: str | Path, *, num_envs: int = 8, seed: int = 100_000, render_mode: str | None = "fast",
              image_size: int = 128, videos: int = 2, executor_mode: str = "queue", ensemble_decay: float = 0.01,
-             ensemble_horizon: int | None = None, max_steps: int | None = None, policy_name: str | None = None, progress: bool = True) -> dict[str, Any]:
+             ensemble_horizon: int | None = None, max_steps: int | None = None, policy_name: str | None = None,
+             progress: bool = True) -> dict[str, Any]:
     """Evaluate `policy` for `episodes` episodes on each task; write OUT/eval.json, success.png, videos/.
 
     policy: "scripted" (the privileged scripted experts), a Policy (reused for every task; must accept

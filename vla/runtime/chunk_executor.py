@@ -32,7 +32,7 @@ class ChunkExecutor:
     def __init__(self, num_rows: int, n_action_steps: int | None = None, mode: ExecutorMode = "queue",
                  ensemble_decay: float = 0.01, ensemble_horizon: int | None = None) -> None:
         """n_action_steps: actions run per chunk in queue mode (None: the whole chunk); unused when ensembling.
-        ensemble_horizon: in ensemble mode, average only the that many newest chunks that cover the step (None: all)."""
+        ensemble_horizon: in ensemble mode, average only this many of the newest chunks that cover a step (None: all)."""
         if num_rows < 1:
             raise ValueError(f"num_rows must be at least 1 (got {num_rows})")
         if n_action_steps is not None and n_action_steps < 1:

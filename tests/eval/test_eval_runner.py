@@ -204,6 +204,37 @@ class OpenHandExpert(Policy):
         return ActionChunk(actions)
 
 
+class NeverLetGoExpert(OpenHandExpert):
+    """The scripted expert whose gripper, once it closes, never opens again."""
+
+    def __init__(self, envs):
+        super().__init__(envs)
+        self.closed = np.zeros(len(envs), bool)
+
+    def reset(self, rows=None):
+        self.inner.reset(rows)
+        self.closed[slice(None) if rows is None else list(rows)] = False
+
+    def act(self, observation):
+        actions = self.inner.act(observation).actions.copy()
+        for i, row in enumerate(observation["rows"]):
+            self.closed[row] |= bool((actions[i, :, 6] > 0).any())
+            if self.closed[row]:
+                actions[i, :, 6] = 1.0
+        return ActionChunk(actions)
+
+
+def test_end_states_say_how_failures_ended(tmp_path):
+    expert = evaluate("scripted", "tabletop", ["place_block_relative"], 1, tmp_path / "x", num_envs=1,
+                      render_mode=None, videos=0, progress=False)["tasks"]["place_block_relative"]
+    assert expert["end_states"] == [["reached", "over_goal"]]  # at rest in the goal region, let go
+    assert expert["end_rates_failed"] == {"reached": 0.0, "lifted": 0.0, "over_goal": 0.0, "holding": 0.0}
+    clinging = evaluate(NeverLetGoExpert, "tabletop", ["place_block_relative"], 2, tmp_path / "c", num_envs=2,
+                        render_mode=None, videos=0, progress=False)["tasks"]["place_block_relative"]
+    assert clinging["success_rate"] == 0.0  # it carried the block to the goal and still holds it there
+    assert clinging["end_rates_failed"]["over_goal"] == 1.0 and clinging["end_rates_failed"]["holding"] == 1.0
+
+
 def test_milestones_say_how_far_each_episode_got(tmp_path):
     tasks = ["pick_block_by_relation", "place_block_relative", "stack_blocks", "open_drawer", "close_drawer",
              "push_block_to_target", "cup_shuffle", "return_block"]

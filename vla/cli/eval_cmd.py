@@ -58,6 +58,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
         if r.get("milestone_rates"):
             print("  " + " " * 28 + " milestones: " + ", ".join(f"{name} {100 * rate:.0f}%"
                                                             for name, rate in r["milestone_rates"].items()))
+        if r.get("end_rates_failed") and r["successes"] < r["episodes"]:
+            print("  " + " " * 28 + " failures ended: " + ", ".join(f"{name} {100 * rate:.0f}%"
+                                                                 for name, rate in r["end_rates_failed"].items()))
     print(f"{res['suite']}: mean success {100 * res['success_rate']:.1f}% over {res['episodes']} episodes "
           f"({res['wall_s']:.0f} s); wrote {out / 'eval.json'}")
     return 0

@@ -12,11 +12,14 @@ from vla.eval.stats import wilson_interval
 
 
 def task_record(successes: list[bool], steps: list[int], seeds: list[int],
-                milestones: list[dict[str, bool]] | None = None) -> dict[str, Any]:
+                milestones: list[dict[str, bool]] | None = None,
+                end_states: list[dict[str, bool]] | None = None) -> dict[str, Any]:
     """Success rate, counts, Wilson 95% interval and mean episode length of one task, plus each episode's
     outcome and length (seed order), so a run can be compared with another seed by seed. With `milestones`
     (per episode, whether it ever reached each of the task's stages), `milestone_rates` says how far the
-    episodes got: where a policy that fails loses the task."""
+    episodes got: where a policy that fails loses the task. With `end_states` (per episode, the task's
+    `end_state` when it ended), `end_rates` says among the failed episodes how many ended in each state (a
+    failure over the goal still holding the block never let go)."""
     n, k = len(successes), int(sum(successes))
     lo, hi = wilson_interval(k, n)
     rec = {"success_rate": k / n if n else 0.0, "episodes": n, "successes": k, "ci95": [lo, hi],
@@ -25,6 +28,11 @@ def task_record(successes: list[bool], steps: list[int], seeds: list[int],
     if milestones and milestones[0]:
         rec["milestone_rates"] = {name: sum(bool(ep[name]) for ep in milestones) / n for name in milestones[0]}
         rec["milestones"] = [[name for name, hit in ep.items() if hit] for ep in milestones]
+    if end_states and end_states[0]:
+        failed = [end for end, ok in zip(end_states, successes) if not ok]
+        rec["end_rates_failed"] = {name: (sum(bool(ep[name]) for ep in failed) / len(failed) if failed else 0.0)
+                                   for name in end_states[0]}
+        rec["end_states"] = [[name for name, hit in ep.items() if hit] for ep in end_states]
     return rec
 
 

@@ -199,7 +199,8 @@ class _TaskRun:
                 env.close()
         ok = [results[k][0] for k in range(len(self.seeds))]
         steps = [results[k][1] for k in range(len(self.seeds))]
-        rec = report.task_record(ok, steps, self.seeds, [results[k][2] for k in range(len(self.seeds))])
+        rec = report.task_record(ok, steps, self.seeds, [results[k][2] for k in range(len(self.seeds))],
+                                 [results[k][3] for k in range(len(self.seeds))])
         rec["wall_s"] = round(time.time() - t0, 2)
         if self.official_states:
             rec["initial_states"] = list(range(len(self.seeds)))
@@ -212,14 +213,15 @@ class _TaskRun:
             return ScriptedPolicy(self.suite, self.task, envs)
         return policy if isinstance(policy, Policy) else policy(envs)
 
-    def _loop(self, envs: list[Any], policy: Policy, executor: ChunkExecutor) -> dict[int, tuple[bool, int, dict[str, bool]]]:
-        """Episode k -> (success, steps, for each of the task's milestones whether the episode ever reached it)."""
+    def _loop(self, envs: list[Any], policy: Policy, executor: ChunkExecutor) -> dict[int, tuple]:
+        """Episode k -> (success, steps, for each of the task's milestones whether the episode ever reached it,
+        the task's end state when the episode ended)."""
         rows = self.rows
         obs: list[dict[str, Any]] = [{} for _ in range(rows)]
         episode = [-1] * rows  # the episode each row is running; -1: idle (all episodes handed out)
         frame_index = np.zeros(rows, np.int64)
         frames: dict[int, list[list[np.ndarray]]] = {}  # rows being recorded -> per step, camera images
-        results: dict[int, tuple[bool, int, dict[str, bool]]] = {}
+        results: dict[int, tuple] = {}
         reached: list[dict[str, bool]] = [{} for _ in range(rows)]
         next_episode = 0
         action_dim = envs[0].action_space.shape[0]
@@ -255,7 +257,7 @@ class _TaskRun:
                     frames[r].append(self._images(obs[r]))
                 if terminated or truncated:
                     k, success = episode[r], bool(info["success"])
-                    results[k] = (success, int(envs[r].steps), reached[r])
+                    results[k] = (success, int(envs[r].steps), reached[r], envs[r].task.end_state(envs[r]))
                     if r in frames:
                         self._write_video(k, frames.pop(r), success, envs[r])
                     self.bar.update(1)

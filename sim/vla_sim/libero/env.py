@@ -53,6 +53,10 @@ class LiberoTask:
         """No stages for LIBERO's goals yet (see Task.milestones)."""
         return {}
 
+    def end_state(self, env: "LiberoEnv") -> dict[str, bool]:
+        """Nothing recorded at an episode's end yet (see Task.end_state)."""
+        return {}
+
     def target_bodies(self, env: "LiberoEnv") -> list[str]:
         """The root bodies of the BDDL's objects of interest, in the file's order (a region: its parent's)."""
         inner = env.raw.env

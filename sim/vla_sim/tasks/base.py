@@ -60,6 +60,12 @@ class Task(ABC):
         records which ones an episode ever reached, so a failure says how far it got. Default: none."""
         return {}
 
+    def end_state(self, env: "ManipulationEnv") -> dict[str, bool]:
+        """What holds when an episode ends: the milestones at that moment and whether the gripper still holds
+        something. Evaluation records it per episode, so a failure that reached the goal says whether it ended
+        there still holding (never let go), let go elsewhere (dropped on the way) or left it again."""
+        return {**self.milestones(env), "holding": gripper_holding(env)}
+
     def before_step(self, env: "ManipulationEnv") -> None:
         """World events that happen without the robot (shuffles, moved objects)."""
 
@@ -69,3 +75,13 @@ class Task(ABC):
     def instruction(self, rng: np.random.Generator) -> str:
         template = self.instructions[int(rng.integers(len(self.instructions)))]
         return template.format(**self.slots)
+
+
+def gripper_holding(env: "ManipulationEnv") -> bool:
+    """The gripper is closed on something (not fully closed and not open); False for tools without a gripper."""
+    tool = env.tool
+    if not hasattr(tool, "opening"):
+        return False
+    width = tool.opening(env.data)
+    closing = env.data.ctrl[tool.act_id] < 0.02
+    return bool(closing and width > 0.01)

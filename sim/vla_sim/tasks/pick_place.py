@@ -6,7 +6,7 @@ import mujoco
 import numpy as np
 
 from vla_sim import grounding, objects
-from vla_sim.tasks.base import Task
+from vla_sim.tasks.base import Task, gripper_holding  # noqa: F401 (re-exported for the other tasks)
 
 TABLE_X = (-0.05, 0.22)
 TABLE_Y = (-0.25, 0.25)
@@ -205,11 +205,3 @@ def held_up(env, body: str, height: float = 0.03) -> bool:
     return bool(env.body_pos(body)[2] > height and gripper_holding(env))
 
 
-def gripper_holding(env) -> bool:
-    """The gripper is closed on something (not fully closed and not open)."""
-    tool = env.tool
-    if not hasattr(tool, "opening"):
-        return False
-    width = tool.opening(env.data)
-    closing = env.data.ctrl[tool.act_id] < 0.02
-    return bool(closing and width > 0.01)

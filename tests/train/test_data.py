@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -289,3 +290,26 @@ def test_datasets_that_differ_are_refused_together(tmp_path, synthetic_root):
     write_dataset(other, features=features)
     with pytest.raises(DataError, match="differ in cameras"):
         EpisodeStore.load_many([synthetic_root, other], image_size=IMAGE_SIZE, progress=False)
+
+
+def test_a_dataset_spec_takes_only_the_named_collected_tasks(tmp_path):
+    from vla.collection import collect
+    from vla.train.data import DataError, EpisodeStore, dataset_spec
+
+    collect("tabletop", ["close_drawer", "pick_block_by_relation"], 2, tmp_path / "two", image_size=32,
+            progress=False, seed=5, start_frames=3)
+    whole = EpisodeStore.load_many([tmp_path / "two"], image_size=16, progress=False)
+    assert whole.task_name == ["close_drawer"] * 2 + ["pick_block_by_relation"] * 2
+    only = EpisodeStore.load_many([f"{tmp_path / 'two'}:pick_block_by_relation", tmp_path / "two"], image_size=16,
+                                  progress=False)
+    assert only.task_name == ["pick_block_by_relation"] * 2 + whole.task_name
+    picked = only.action[:len(only.action) - len(whole.action)]
+    torch.testing.assert_close(picked, whole.action[whole.ep_start[-1] - 3:])  # the same frames, not others
+    assert len(set(only.episodes)) == len(only.episodes) == 6
+    assert dataset_spec("a/b") == (Path("a/b"), None)
+    assert dataset_spec("a/b:x+y") == (Path("a/b"), ["x", "y"])
+    with pytest.raises(DataError, match="has no task 'push_block_to_target': its tasks are close_drawer, "
+                                        "pick_block_by_relation"):
+        EpisodeStore.load_many([f"{tmp_path / 'two'}:push_block_to_target"], image_size=16, progress=False)
+    with pytest.raises(DataError, match="FOLDER:task"):
+        dataset_spec("a/b:")

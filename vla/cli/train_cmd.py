@@ -24,7 +24,8 @@ def add_train_subcommand(sub) -> None:
     p = sub.add_parser("train", help="train the VLA policy on a LeRobot-format dataset (resumes an existing run)")
     p.add_argument("--config", default="cpu", help=f"preset name: {', '.join(presets())} (default cpu)")
     p.add_argument("--dataset", required=True,
-                   help="LeRobot v3 dataset folder (e.g. from `vla collect`), or several, comma-separated, trained as one")
+                   help="LeRobot v3 dataset folder (e.g. from `vla collect`), or several, comma-separated, trained as one; "
+                        "FOLDER:task_a+task_b takes only those collected tasks of a folder")
     p.add_argument("--out", required=True, help="run folder: checkpoints, metrics.csv, loss.png; an existing run resumes")
     p.add_argument("--tasks", help="train only on the episodes of these suite tasks (comma-separated)")
     p.add_argument("--steps", type=int, help="total optimizer steps (default: the preset's)")

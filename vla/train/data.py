@@ -189,8 +189,13 @@ class EpisodeStore:
     @classmethod
     def load_many(cls, roots: Sequence[str | Path], image_size: int, progress: bool = True) -> EpisodeStore:
         """Several datasets as one store (as LeRobot's MultiLeRobotDataset): e.g. tasks collected in parallel
-        processes, or demonstrations plus correction episodes. They must share cameras, state and action."""
-        stores = [cls.load(r, image_size=image_size, progress=progress) for r in roots]
+        processes, or demonstrations plus correction episodes. They must share cameras, state and action.
+        A root may name only some of its collected tasks, `DIR:task+task` (see `dataset_spec`)."""
+        stores = []
+        for spec in roots:
+            root, tasks = dataset_spec(spec)
+            episodes = None if tasks is None else _episodes_of_tasks(root, tasks)
+            stores.append(cls.load(root, image_size=image_size, episodes=episodes, progress=progress))
         return stores[0] if len(stores) == 1 else cls.concat(stores)
 
     @classmethod
@@ -259,6 +264,36 @@ class EpisodeStore:
         if self._stats is None:
             self._stats = {STATE_KEY: _column_stats(self.state), ACTION_KEY: _column_stats(self.action)}
         return {k: {s: v.copy() for s, v in d.items()} for k, d in self._stats.items()}
+
+
+def dataset_spec(spec: str | Path) -> tuple[Path, list[str] | None]:
+    """`DIR` -> (DIR, None); `DIR:task_a+task_b` -> (DIR, [task_a, task_b]): only the episodes `vla collect`
+    recorded for those suite tasks (e.g. a multi-task collection whose other tasks were collected again with
+    a changed expert). A path that exists as given is always a path, colon or not."""
+    text = str(spec)
+    if Path(text).is_dir() or ":" not in text:
+        return Path(text), None
+    root, _, names = text.rpartition(":")
+    tasks = [t for t in names.split("+") if t]
+    if not root or not tasks:
+        raise DataError(f"dataset {text!r}: write a folder, or FOLDER:task+task to take only some of its tasks")
+    return Path(root), tasks
+
+
+def _episodes_of_tasks(root: Path, tasks: list[str]) -> list[int]:
+    """Indices of the episodes `vla collect` recorded in `root` for `tasks` (meta/vla_collection.json)."""
+    if not root.is_dir():
+        raise DataError(f"dataset folder {root} does not exist")
+    try:
+        seeds = json.loads((root / "meta" / "vla_collection.json").read_text())["seeds"]
+        names = [name for name, s in seeds.items() for _ in s]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        raise DataError(f"dataset {root}: choosing tasks (FOLDER:task+task) needs a dataset written by `vla collect` "
+                        f"(meta/vla_collection.json)") from None
+    unknown = [t for t in tasks if t not in seeds]
+    if unknown:
+        raise DataError(f"dataset {root} has no task {unknown[0]!r}: its tasks are {', '.join(seeds)}")
+    return [i for i, name in enumerate(names) if name in tasks]
 
 
 def _select_episodes(episodes: Sequence[int] | None, total: int, root: Path) -> list[int]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from vla_sim.experts.pick_place import BLOCK_GRASP_Z
+from vla_sim.experts.pick_place import BLOCK_GRASP_Z, TABLE_RELEASE_Z
 from vla_sim.experts.primitives import OPEN, Arm, Plan, move_to, pick, place
 from vla_sim.tasks.history import CUP_HEIGHT, KNOB_HALF
 
@@ -29,6 +29,6 @@ def return_block(arm: Arm) -> Plan:
     task = env.task
     yield from wait_until(arm, task.release_step + 1)
     yield from pick(arm, "block", BLOCK_GRASP_Z)
-    yield from place(arm, np.r_[task.start_xy, BLOCK_GRASP_Z + 0.004])
+    yield from place(arm, np.r_[task.start_xy, TABLE_RELEASE_Z])
     pos, quat = arm.pose()
     yield from move_to(arm, (pos + [0, 0, 0.05], quat), OPEN, tol=0.01, max_steps=20)

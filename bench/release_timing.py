@@ -4,9 +4,10 @@ A release is the step where a recorded episode's gripper command turns from clos
 at least `--held` closed steps (placing, stacking, returning a block). For the frames `k` = 0 .. `--before` steps
 before it, the policy samples a chunk on the demonstration's own window (teacher-forced history, as
 `bench/action_fit.py`) and this script records where in the chunk it first commands open, against the truth
-(offset k). A policy that fits its demonstrations opens at offset k; one that copies its own gripper state
-("still closed, keep closed": the copycat failure of behaviour cloning with proprioception and history) keeps
-the chunk closed until the release frame itself, or never.
+(offset k). It also records the head's conditional mean (its one-step
+clean-chunk estimate from pure noise) of the gripper command at the true release step: -1 when the policy knows
+the moment, near +1 when it expects to stay closed. A policy that fits its demonstrations opens at offset k; one
+that cannot tell from its observations when the release comes samples a time at random, or never opens.
 
     python bench/release_timing.py --policy runs/tt_v9 --dataset DIRS --task place_block_relative --out F.json
 """
@@ -66,8 +67,8 @@ def main() -> None:
                     "before": before}
     for split in ("train_episodes", "val_episodes"):
         eps = [e for e in tr.doc[split] if name_of.get(int(e)) == args.task][:args.episodes]
-        # offset k -> first predicted open index in the chunk (chunk length if never), and the predicted gripper
-        # command at the true release index
+        # offset k -> first predicted open index in the chunk (chunk length if never), and the conditional mean
+        # of the gripper command at the true release index
         first_open: dict[int, list[int]] = {k: [] for k in range(before + 1)}
         at_release: dict[int, list[float]] = {k: [] for k in range(before + 1)}
         n_rel = 0
@@ -77,13 +78,17 @@ def main() -> None:
             for r in release_frames(grip, args.held):
                 n_rel += 1
                 ks = [k for k in range(before + 1) if r - k >= 0]
-                raw = data.get_batch(frames[[r - k for k in ks]])
-                chunk, _ = model.sample_chunk(_normalize(raw, norm, codec), torch.Generator().manual_seed(0))
+                batch = _normalize(data.get_batch(frames[[r - k for k in ks]]), norm, codec)
+                # a fresh noise draw per release: with one seed for every batch, row k would get the same noise in
+                # every episode and a head that ignores its condition would still look consistent
+                chunk, _ = model.sample_chunk(batch, torch.Generator().manual_seed(n_rel))
+                mean, _ = model.sample_chunk(batch, torch.Generator().manual_seed(0), steps=1)
                 g = norm.unaction(chunk)[:, :, gi].numpy()
+                gm = norm.unaction(mean)[:, :, gi].numpy()
                 for row, k in enumerate(ks):
                     opened = np.nonzero(g[row] < 0)[0]
                     first_open[k].append(int(opened[0]) if len(opened) else cfg.chunk)
-                    at_release[k].append(float(g[row, k]))
+                    at_release[k].append(float(gm[row, k]))
         rows = {}
         for k in range(before + 1):
             fo = np.array(first_open[k])
@@ -92,14 +97,14 @@ def main() -> None:
             rows[k] = {"n": int(len(fo)), "opens_within_2": float(np.mean(np.abs(fo - k) <= 2)),
                        "opens_late_or_never": float(np.mean(fo > k + 2)), "never": float(np.mean(fo >= cfg.chunk)),
                        "first_open_median": float(np.median(fo)),
-                       "grip_at_release_mean": round(float(np.mean(at_release[k])), 3)}
+                       "cond_mean_at_release": round(float(np.mean(at_release[k])), 3)}
         key = split.replace("_episodes", "")
         result[key] = {"episodes": len(eps), "releases": n_rel, "by_offset": rows}
         print(f"{key}: {len(eps)} episodes, {n_rel} releases")
         for k, v in rows.items():
             print(f"  {k:2d} steps before: opens at the right step (+-2) {100 * v['opens_within_2']:3.0f}%, "
                   f"late or never {100 * v['opens_late_or_never']:3.0f}% (never {100 * v['never']:3.0f}%), "
-                  f"median first open {v['first_open_median']:.0f}, gripper at the release {v['grip_at_release_mean']:+.2f}")
+                  f"median first open {v['first_open_median']:.0f}, conditional mean at the release {v['cond_mean_at_release']:+.2f}")
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps(result, indent=1))

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from trained_run import add_run_arguments, load_trained_run
 
 
 def displacement(chunk: torch.Tensor, space: str, steps: int) -> torch.Tensor:
@@ -35,16 +36,11 @@ def displacement(chunk: torch.Tensor, space: str, steps: int) -> torch.Tensor:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--policy", required=True, help="a training run folder (its run.json names the splits)")
-    p.add_argument("--dataset", required=True, help="the run's dataset folder(s), comma-separated")
+    add_run_arguments(p)
     p.add_argument("--windows", type=int, default=256, help="windows per split for the conditional-mean fit")
     p.add_argument("--episodes", type=int, default=12, help="episodes per split for the sampled displacements")
     p.add_argument("--steps", type=int, default=8, help="actions summed into a displacement (n_action_steps)")
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--out", default=None, help="JSON file to write")
     args = p.parse_args()
-
-    from trained_run import load_trained_run
 
     from vla.train.loop import _normalize, start_grounding
 

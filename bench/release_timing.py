@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from trained_run import add_run_arguments, load_trained_run
 
 
 def release_frames(grip: np.ndarray, held: int) -> list[int]:
@@ -37,17 +38,12 @@ def release_frames(grip: np.ndarray, held: int) -> list[int]:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--policy", required=True, help="a training run folder (its run.json names the splits)")
-    p.add_argument("--dataset", required=True, help="the run's dataset folder(s), comma-separated, in its order")
+    add_run_arguments(p)
     p.add_argument("--task", required=True, help="suite task name whose episodes to question")
     p.add_argument("--episodes", type=int, default=24, help="episodes per split")
     p.add_argument("--before", type=int, default=12, help="frames before the release to question")
     p.add_argument("--held", type=int, default=5, help="closed steps before a release counts")
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--out", default=None, help="JSON file to write")
     args = p.parse_args()
-
-    from trained_run import load_trained_run
 
     from vla.train.loop import _normalize
 

@@ -15,19 +15,15 @@ import json
 from pathlib import Path
 
 import torch
+from trained_run import add_run_arguments, load_trained_run
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--policy", required=True, help="a training run folder (its run.json names the splits)")
-    p.add_argument("--dataset", required=True, help="the run's dataset folder(s), comma-separated, in its order")
+    add_run_arguments(p)
     p.add_argument("--task", required=True, help="the suite task whose episodes to read")
     p.add_argument("--target", type=int, default=0, help="grounding target index (0: the object acted on)")
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--out", default=None, help="JSON file to write")
     args = p.parse_args()
-
-    from trained_run import load_trained_run
 
     from vla.train.loop import MISREAD_PX, start_grounding
 

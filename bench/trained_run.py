@@ -22,6 +22,15 @@ class TrainedRun:
     data: Any  # WindowDataset shaped for the model
 
 
+def add_run_arguments(parser: Any) -> None:
+    """The options every script that questions a trained run takes: the run, its datasets, threads, output."""
+    parser.add_argument("--policy", required=True, help="a training run folder (its run.json names the splits)")
+    parser.add_argument("--dataset", required=True,
+                        help="the run's dataset folder(s), comma-separated, in its order (as given to vla train)")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--out", default=None, help="JSON file to write")
+
+
 def load_trained_run(policy: str, dataset: str) -> TrainedRun:
     """Load the run's last checkpoint and its dataset folders (comma-separated); bad input exits with one line."""
     from vla.checkpoint import load_model, resolve_checkpoint

@@ -20,12 +20,10 @@ low means it memorizes (more data). Closed-loop success needs both high, so this
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
 
 import numpy as np
 import torch
-from trained_run import add_run_arguments, load_trained_run
+from trained_run import add_run_arguments, load_trained_run, write_result
 
 
 def displacement(chunk: torch.Tensor, space: str, steps: int) -> torch.Tensor:
@@ -98,10 +96,7 @@ def main() -> None:
               f"cos {first.get('disp_cos_median')}, relative error {first.get('disp_rel_err_median')}; episode starts: "
               f"point error {reading.get('start_point_err_px_median')} px, misread {reading.get('start_misread_share')}",
               flush=True)
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps(result, indent=1))
-        print(f"wrote {args.out}")
+    write_result(args.out, result)
 
 
 if __name__ == "__main__":

@@ -15,12 +15,10 @@ that cannot tell from its observations when the release comes samples a time at 
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
 
 import numpy as np
 import torch
-from trained_run import add_run_arguments, load_trained_run
+from trained_run import add_run_arguments, load_trained_run, write_result
 
 
 def release_frames(grip: np.ndarray, held: int) -> list[int]:
@@ -101,10 +99,7 @@ def main() -> None:
             print(f"  {k:2d} steps before: opens at the right step (+-2) {100 * v['opens_within_2']:3.0f}%, "
                   f"late or never {100 * v['opens_late_or_never']:3.0f}% (never {100 * v['never']:3.0f}%), "
                   f"median first open {v['first_open_median']:.0f}, conditional mean at the release {v['cond_mean_at_release']:+.2f}")
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps(result, indent=1))
-        print(f"wrote {args.out}")
+    write_result(args.out, result)
 
 
 if __name__ == "__main__":

@@ -11,11 +11,9 @@ means the grounding head read "to the left of the bowl"."""
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
 
 import torch
-from trained_run import add_run_arguments, load_trained_run
+from trained_run import add_run_arguments, load_trained_run, write_result
 
 
 def main() -> None:
@@ -44,9 +42,7 @@ def main() -> None:
         reading = start_grounding(tr.model, tr.data, starts, tr.norm, tr.codec, target=args.target)
         result[split.replace("_episodes", "")] = {"episodes": len(eps), **{k: round(v, 4) for k, v in reading.items()}}
         print(split.replace("_episodes", ""), result[split.replace("_episodes", "")], flush=True)
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps(result, indent=1))
+    write_result(args.out, result)
 
 
 if __name__ == "__main__":

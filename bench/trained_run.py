@@ -31,6 +31,14 @@ def add_run_arguments(parser: Any) -> None:
     parser.add_argument("--out", default=None, help="JSON file to write")
 
 
+def write_result(path: str | None, result: dict[str, Any]) -> None:
+    """Write a script's JSON result to `path` (folders made as needed); nothing without a path."""
+    if path:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(json.dumps(result, indent=1))
+        print(f"wrote {path}")
+
+
 def load_trained_run(policy: str, dataset: str) -> TrainedRun:
     """Load the run's last checkpoint and its dataset folders (comma-separated); bad input exits with one line."""
     from vla.checkpoint import load_model, resolve_checkpoint

@@ -313,3 +313,9 @@ def test_a_dataset_spec_takes_only_the_named_collected_tasks(tmp_path):
         EpisodeStore.load_many([f"{tmp_path / 'two'}:push_block_to_target"], image_size=16, progress=False)
     with pytest.raises(DataError, match="FOLDER:task"):
         dataset_spec("a/b:")
+    meta = tmp_path / "two" / "meta" / "vla_collection.json"  # a record that no longer lists every episode
+    doc = json.loads(meta.read_text())
+    doc["seeds"]["close_drawer"] = doc["seeds"]["close_drawer"][:1]
+    meta.write_text(json.dumps(doc))
+    with pytest.raises(DataError, match="lists every episode"):
+        EpisodeStore.load_many([f"{tmp_path / 'two'}:pick_block_by_relation"], image_size=16, progress=False)

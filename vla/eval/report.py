@@ -18,7 +18,7 @@ def task_record(successes: list[bool], steps: list[int], seeds: list[int],
     outcome and length (seed order), so a run can be compared with another seed by seed. With `milestones`
     (per episode, whether it ever reached each of the task's stages), `milestone_rates` says how far the
     episodes got: where a policy that fails loses the task. With `end_states` (per episode, the task's
-    `end_state` when it ended), `end_rates` says among the failed episodes how many ended in each state (a
+    `end_state` when it ended), `end_rates_failed` says among the failed episodes how many ended in each state (a
     failure over the goal still holding the block never let go)."""
     n, k = len(successes), int(sum(successes))
     lo, hi = wilson_interval(k, n)

@@ -282,17 +282,19 @@ def dataset_spec(spec: str | Path) -> tuple[Path, list[str] | None]:
 
 def _episodes_of_tasks(root: Path, tasks: list[str]) -> list[int]:
     """Indices of the episodes `vla collect` recorded in `root` for `tasks` (meta/vla_collection.json)."""
+    from vla_data import DatasetReader
+
     if not root.is_dir():
         raise DataError(f"dataset folder {root} does not exist")
-    try:
-        seeds = json.loads((root / "meta" / "vla_collection.json").read_text())["seeds"]
-        names = [name for name, s in seeds.items() for _ in s]
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+    with DatasetReader(root) as reader:
+        total = reader.num_episodes
+    names = _collected_task_names(root, total)
+    if names is None:
         raise DataError(f"dataset {root}: choosing tasks (FOLDER:task+task) needs a dataset written by `vla collect` "
-                        f"(meta/vla_collection.json)") from None
-    unknown = [t for t in tasks if t not in seeds]
+                        f"whose meta/vla_collection.json lists every episode")
+    unknown = [t for t in tasks if t not in names]
     if unknown:
-        raise DataError(f"dataset {root} has no task {unknown[0]!r}: its tasks are {', '.join(seeds)}")
+        raise DataError(f"dataset {root} has no task {unknown[0]!r}: its tasks are {', '.join(dict.fromkeys(names))}")
     return [i for i, name in enumerate(names) if name in tasks]
 
 
@@ -329,18 +331,21 @@ def _grounding_labels(root: Path, task_names: list[str]) -> dict[str, str]:
     return {t: str(recorded.get(t, "target_bodies")) for t in sorted(set(task_names)) if t in seeds}
 
 
-def _task_names(root: Path, ep_ids: list[int], ep_task: list[str], total: int) -> list[str]:
-    """The suite task each episode was collected for: collect() saves episodes task by task, in the order
-    of meta/vla_collection.json's `seeds`. Without that file, the instruction stands in."""
-    path = root / "meta" / "vla_collection.json"
+def _collected_task_names(root: Path, total: int) -> list[str] | None:
+    """The suite task of each of `root`'s `total` episodes: collect() saves episodes task by task, in the order of
+    meta/vla_collection.json's `seeds`. None without that file or when it does not (or no longer) match."""
     try:
-        seeds = json.loads(path.read_text())["seeds"]
-        names = [name for name, s in seeds.items() for _ in s]
+        seeds = json.loads((root / "meta" / "vla_collection.json").read_text())["seeds"]
+        names = [str(name) for name, s in seeds.items() for _ in s]
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return list(ep_task)
-    if len(names) != total:  # not (or no longer) the layout collect() wrote
-        return list(ep_task)
-    return [str(names[e]) for e in ep_ids]
+        return None
+    return names if len(names) == total else None
+
+
+def _task_names(root: Path, ep_ids: list[int], ep_task: list[str], total: int) -> list[str]:
+    """The suite task each loaded episode was collected for; without a collection record, the instruction."""
+    names = _collected_task_names(root, total)
+    return list(ep_task) if names is None else [names[e] for e in ep_ids]
 
 
 def _grounding(cols: list[dict], feats: dict, cameras: list[str], sizes: dict, n: int) -> dict[str, torch.Tensor]:

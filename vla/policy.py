@@ -42,6 +42,10 @@ class Policy(abc.ABC):
     #: what the actions are: "delta" (end-effector deltas against the measured pose) or "pose" (pose
     #: targets: world position, 6D rotation); the robot or env must be driven in the same mode
     action_space: str = "delta"
+    #: how a caller's chunk executor should run the chunks unless told otherwise: "queue" or "ensemble", and for
+    #: the ensemble how many of the newest chunks to average (None: every chunk that covers the step)
+    executor: str = "queue"
+    ensemble_horizon: int | None = None
 
     @abc.abstractmethod
     def reset(self, rows: Sequence[int] | None = None) -> None:

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from vla.runtime import ChunkExecutor
+from vla.runtime import ChunkExecutor, resolve_executor
 
 
 def chunk(h, a=2, start=0.0):
@@ -135,3 +135,14 @@ def test_bad_chunks_and_settings_are_rejected():
         ex.push([5], chunk(3))
     with pytest.raises(ValueError, match="executor mode"):
         ChunkExecutor(1, 2, mode="fifo")
+
+
+def test_resolve_executor_prefers_the_callers_mode_then_the_policys_own():
+    class Own:
+        executor, ensemble_horizon = "ensemble", 4
+
+    assert resolve_executor(Own()) == ("ensemble", 4)
+    assert resolve_executor(Own(), horizon=2) == ("ensemble", 2)
+    assert resolve_executor(Own(), "ensemble") == ("ensemble", None)  # explicit ensemble: every chunk, as before
+    assert resolve_executor(Own(), "queue") == ("queue", None)
+    assert resolve_executor("scripted") == ("queue", None)

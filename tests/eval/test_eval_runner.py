@@ -142,6 +142,25 @@ def test_policy_gets_the_documented_batch_and_frame_index_restarts_after_reset(t
     assert [0] in pol.resets and [1] in pol.resets
 
 
+def test_a_policy_runs_with_its_own_executor_unless_told_otherwise(tmp_path):
+    """A checkpoint recommends its executor (config `executor`/`ensemble_horizon`); an explicit mode wins."""
+    pol = ConstantPolicy(horizon=6, n_action_steps=4)
+    pol.executor, pol.ensemble_horizon = "ensemble", 2
+    own = evaluate(pol, "tabletop", ["open_drawer"], 1, tmp_path / "own", num_envs=1, render_mode=None, videos=0,
+                   max_steps=10, progress=False)
+    assert len(pol.batches) == 10  # the ensemble asks every step
+    assert (own["executor"], own["ensemble_horizon"]) == ("ensemble", 2)
+    assert json.loads((tmp_path / "own" / "eval.json").read_text())["executor"] == "ensemble"
+    pol.batches.clear()
+    told = evaluate(pol, "tabletop", ["open_drawer"], 1, tmp_path / "told", num_envs=1, render_mode=None, videos=0,
+                    max_steps=10, executor_mode="queue", progress=False)
+    assert len(pol.batches) == 3 and told["executor"] == "queue" and "ensemble_horizon" not in told  # frames 0, 4, 8
+    with pytest.raises(UserError, match="needs --executor ensemble"):  # a horizon for a queue policy: one line
+        evaluate(ConstantPolicy(), "tabletop", ["open_drawer"], 1, tmp_path / "bad", num_envs=1, render_mode=None,
+                 videos=0, max_steps=4, ensemble_horizon=3, progress=False)
+    assert not (tmp_path / "bad").exists()
+
+
 def test_episode_outcomes_do_not_depend_on_the_number_of_envs(tmp_path):
     a = evaluate("scripted", "tabletop", ["close_drawer"], 3, tmp_path / "a", num_envs=1, render_mode=None,
                  videos=0, progress=False)

@@ -54,6 +54,21 @@ def test_round_trip_every_preset(preset, tmp_path):
     loaded, _, doc = load_model(tmp_path / "ckpt")
     assert loaded.cfg == model.cfg and doc["meta"]["step"] == 3
     assert set(loaded.text.texts) == set(TASKS)  # instruction embeddings travel with the weights
+    policy = load_policy(tmp_path / "ckpt")  # the executor the preset recommends travels with it too
+    assert (policy.executor, policy.ensemble_horizon) == (cfg.executor, cfg.ensemble_horizon)
+
+
+def test_checkpoints_saved_before_the_executor_field_run_as_a_queue(tmp_path):
+    """Older configs have no `executor`: they load with the queue, the executor their results were measured with."""
+    cfg = make_config("cpu")
+    assert cfg.executor == "ensemble" and cfg.ensemble_horizon == 4  # the default preset's recommendation
+    save_checkpoint(tmp_path / "ckpt", VLAModel(cfg), _normalizer(cfg))
+    config_file = tmp_path / "ckpt" / "config.json"
+    doc = json.loads(config_file.read_text())
+    del doc["config"]["executor"], doc["config"]["ensemble_horizon"]
+    config_file.write_text(json.dumps(doc))
+    policy = load_policy(tmp_path / "ckpt")
+    assert (policy.executor, policy.ensemble_horizon) == ("queue", None)
 
 
 def test_mismatched_checkpoints_fail_clearly(tmp_path):

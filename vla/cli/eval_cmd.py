@@ -33,6 +33,7 @@ def load_eval_policy(spec: str, device: str = "cpu", inference_steps: int | None
 def cmd_eval(args: argparse.Namespace) -> int:
     """Validate everything (nothing is written on bad input), load the policy, evaluate, print a summary."""
     from vla.eval import check_eval_args, evaluate
+    from vla.runtime import resolve_executor
 
     tasks = _csv(args.tasks) if args.tasks else None
     name = "scripted" if args.policy == "scripted" else Path(args.policy).name
@@ -40,15 +41,17 @@ def cmd_eval(args: argparse.Namespace) -> int:
     render = None if args.render == "none" else args.render
     if render is None and args.policy != "scripted":
         raise UserError("--render none is for --policy scripted only (a checkpoint needs camera images)")
-    check_eval_args(args.suite, tasks, args.episodes, out, num_envs=args.num_envs, videos=args.videos,
-                    executor_mode=args.executor, render_mode=render, image_size=args.image_size,
-                    max_steps=args.max_steps, ensemble_horizon=args.ensemble_horizon)
     if args.inference_steps is not None and args.inference_steps < 1:
         raise UserError(f"--inference-steps must be at least 1 (got {args.inference_steps})")
     policy = load_eval_policy(args.policy, args.device, args.inference_steps)
+    executor, horizon = resolve_executor(policy, args.executor, args.ensemble_horizon)
+    check_eval_args(args.suite, tasks, args.episodes, out, num_envs=args.num_envs, videos=args.videos,
+                    executor_mode=executor, render_mode=render, image_size=args.image_size,
+                    max_steps=args.max_steps, ensemble_horizon=horizon)
+    print(f"executor: {executor}" + (f", horizon {horizon}" if horizon else ""), flush=True)
     res = evaluate(policy, args.suite, tasks, args.episodes, out, num_envs=args.num_envs, seed=args.seed,
-                   render_mode=render, image_size=args.image_size, videos=args.videos, executor_mode=args.executor,
-                   ensemble_horizon=args.ensemble_horizon, max_steps=args.max_steps,
+                   render_mode=render, image_size=args.image_size, videos=args.videos, executor_mode=executor,
+                   ensemble_horizon=horizon, max_steps=args.max_steps,
                    policy_name=args.policy + (f" (inference_steps={args.inference_steps})"
                                               if args.inference_steps else ""))
     for task, r in res["tasks"].items():
@@ -77,7 +80,8 @@ def add_eval_subcommand(subparsers: Any) -> None:
     p.add_argument("--num-envs", type=int, default=8, help="environments stepped in lockstep per task")
     p.add_argument("--seed", type=int, default=100_000, help="episode k of suite task j uses seed + 1000*j + k")
     p.add_argument("--videos", type=int, default=2, help="episodes per task saved as MP4 (default 2)")
-    p.add_argument("--executor", default="queue", help="queue (run n_action_steps per chunk) or ensemble (ACT)")
+    p.add_argument("--executor", help="queue (run n_action_steps per chunk) or ensemble (ACT; ask every step) "
+                                      "(default: the checkpoint's own, its config's `executor`; queue for scripted)")
     p.add_argument("--ensemble-horizon", type=int, metavar="K",
                    help="with --executor ensemble: average only the K newest chunks that cover a step (default: all)")
     p.add_argument("--render", default="fast",

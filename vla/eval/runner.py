@@ -25,15 +25,28 @@ from tqdm import tqdm
 from vla.errors import UserError
 from vla.eval import report
 from vla.policy import Policy
-from vla.runtime import EXECUTOR_MODES, ChunkExecutor
+from vla.runtime import EXECUTOR_MODES, ChunkExecutor, resolve_executor
 
 SEED_STRIDE = 1000
 RENDER_MODES = ("fast", "default")
 PolicyFactory = Callable[[Sequence[Any]], Policy]  # the task's envs -> a policy with one row per env
 
 
+def check_executor(executor_mode: str | None, ensemble_horizon: int | None) -> None:
+    """executor_mode None: the policy's own, resolved (and checked again) once the policy is built."""
+    if executor_mode is None:
+        if ensemble_horizon is not None and ensemble_horizon < 1:
+            raise UserError(f"--ensemble-horizon must be at least 1 (got {ensemble_horizon})")
+        return
+    if executor_mode not in EXECUTOR_MODES:
+        raise UserError(f"unknown executor {executor_mode!r}: valid are {', '.join(EXECUTOR_MODES)}")
+    if ensemble_horizon is not None and (ensemble_horizon < 1 or executor_mode != "ensemble"):
+        raise UserError(f"--ensemble-horizon must be at least 1 and needs --executor ensemble (got {ensemble_horizon} "
+                        f"with --executor {executor_mode})")
+
+
 def check_eval_args(suite: str, tasks: Sequence[str] | None, episodes: int, out: str | Path, *, num_envs: int = 8,
-                    videos: int = 2, executor_mode: str = "queue", render_mode: str | None = "fast",
+                    videos: int = 2, executor_mode: str | None = None, render_mode: str | None = "fast",
                     image_size: int = 128, max_steps: int | None = None,
                     ensemble_horizon: int | None = None) -> list[str]:
     """Validate evaluation settings without side effects; returns the task names. Raises UserError."""
@@ -46,11 +59,7 @@ def check_eval_args(suite: str, tasks: Sequence[str] | None, episodes: int, out:
         raise UserError(f"--num-envs must be at least 1 (got {num_envs})")
     if videos < 0:
         raise UserError(f"--videos must be 0 or more (got {videos})")
-    if executor_mode not in EXECUTOR_MODES:
-        raise UserError(f"unknown executor {executor_mode!r}: valid are {', '.join(EXECUTOR_MODES)}")
-    if ensemble_horizon is not None and (ensemble_horizon < 1 or executor_mode != "ensemble"):
-        raise UserError(f"--ensemble-horizon must be at least 1 and needs --executor ensemble (got {ensemble_horizon} "
-                        f"with --executor {executor_mode})")
+    check_executor(executor_mode, ensemble_horizon)
     if render_mode is not None and render_mode not in RENDER_MODES:
         raise UserError(f"unknown render mode {render_mode!r}: valid are {', '.join(RENDER_MODES)}")
     if render_mode is None and videos:
@@ -71,7 +80,7 @@ def check_eval_args(suite: str, tasks: Sequence[str] | None, episodes: int, out:
 
 def evaluate(policy: PolicyFactory | Policy | str, suite: str, tasks: Sequence[str] | None, episodes: int,
              out: str | Path, *, num_envs: int = 8, seed: int = 100_000, render_mode: str | None = "fast",
-             image_size: int = 128, videos: int = 2, executor_mode: str = "queue", ensemble_decay: float = 0.01,
+             image_size: int = 128, videos: int = 2, executor_mode: str | None = None, ensemble_decay: float = 0.01,
              ensemble_horizon: int | None = None, max_steps: int | None = None, policy_name: str | None = None,
              progress: bool = True) -> dict[str, Any]:
     """Evaluate `policy` for `episodes` episodes on each task; write OUT/eval.json, success.png, videos/.
@@ -79,6 +88,8 @@ def evaluate(policy: PolicyFactory | Policy | str, suite: str, tasks: Sequence[s
     policy: "scripted" (the privileged scripted experts), a Policy (reused for every task; must accept
     batches of min(num_envs, episodes) rows), or a factory called per task with that task's envs.
     render_mode None turns cameras off (state-only policies such as "scripted", no videos).
+    executor_mode None: the policy's own executor (`Policy.executor`, from its checkpoint's config), see
+    `resolve_executor`; eval.json records the one used.
     max_steps: every task's episode step limit instead of its own (shorter for quick checks, longer to ask
     whether a policy is slow rather than wrong). Returns the eval.json content.
     """
@@ -99,9 +110,6 @@ def evaluate(policy: PolicyFactory | Policy | str, suite: str, tasks: Sequence[s
                                "seed": seed, "executor": executor_mode, "num_envs": min(num_envs, episodes),
                                "render_mode": render_mode, "image_size": image_size, "max_steps": max_steps,
                                "wall_s": 0.0, "complete": False}
-    if executor_mode == "ensemble":
-        summary["ensemble_decay"] = ensemble_decay
-        summary["ensemble_horizon"] = ensemble_horizon
     bar = tqdm(total=episodes * len(task_names), desc=f"eval {suite}", unit="ep", disable=not progress)
     try:
         for task in task_names:
@@ -110,6 +118,7 @@ def evaluate(policy: PolicyFactory | Policy | str, suite: str, tasks: Sequence[s
                               render_mode, image_size, videos, out / "videos", max_steps, bar,
                               official_states=registry.official_initial_states(suite) is not None)
             summary["tasks"][task] = runner.run(policy, executor_mode, ensemble_decay, ensemble_horizon)
+            _record_executor(summary, runner.executor, ensemble_decay)
             bar.set_postfix_str(f"{task} {summary['tasks'][task]['successes']}/{episodes}")
             # Written after every task: an evaluation cut short (hours on a CPU) keeps the tasks it finished.
             _write_summary(summary, out, episodes, t0, complete=len(summary["tasks"]) == len(task_names))
@@ -117,6 +126,13 @@ def evaluate(policy: PolicyFactory | Policy | str, suite: str, tasks: Sequence[s
         bar.close()
     report.plot_success(summary, out / "success.png")
     return summary
+
+
+def _record_executor(summary: dict[str, Any], used: tuple[str, int | None], decay: float) -> None:
+    mode, horizon = used
+    summary["executor"] = mode
+    if mode == "ensemble":
+        summary["ensemble_decay"], summary["ensemble_horizon"] = decay, horizon
 
 
 def _write_summary(summary: dict[str, Any], out: Path, episodes: int, t0: float, complete: bool) -> None:
@@ -176,8 +192,9 @@ class _TaskRun:
         self.official_states = official_states
         self.render_mode, self.image_size, self.videos, self.video_dir = render_mode, image_size, videos, video_dir
         self.max_steps, self.bar = max_steps, bar
+        self.executor: tuple[str, int | None] = ("queue", None)  # what run() used
 
-    def run(self, policy: PolicyFactory | Policy | str, executor_mode: str, decay: float,
+    def run(self, policy: PolicyFactory | Policy | str, executor_mode: str | None, decay: float,
             horizon: int | None = None) -> dict[str, Any]:
         from vla_sim import registry
 
@@ -192,7 +209,9 @@ class _TaskRun:
             for env in envs:  # the envs execute what the policy outputs: deltas or pose targets
                 env.set_action_mode(pol.action_space)
             pol.reset()
-            executor = ChunkExecutor(self.rows, pol.n_action_steps, executor_mode, decay, horizon)
+            self.executor = resolve_executor(pol, executor_mode, horizon)
+            check_executor(*self.executor)
+            executor = ChunkExecutor(self.rows, pol.n_action_steps, self.executor[0], decay, self.executor[1])
             results = self._loop(envs, pol, executor)
         finally:
             for env in envs:

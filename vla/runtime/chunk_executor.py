@@ -22,6 +22,19 @@ ExecutorMode = Literal["queue", "ensemble"]
 EXECUTOR_MODES: tuple[str, ...] = ("queue", "ensemble")
 
 
+def resolve_executor(policy: object, mode: str | None = None, horizon: int | None = None) -> tuple[str, int | None]:
+    """The executor settings to run `policy` with. An explicit `mode` wins (with `horizon` as given: an
+    ensemble without one averages every chunk, as it always did); without one, the policy's own
+    recommendation (`Policy.executor`, saved in a checkpoint's config), with its horizon unless `horizon` is
+    given. Anything without a recommendation (the scripted experts) runs as a queue."""
+    if mode is not None:
+        return mode, horizon
+    own = getattr(policy, "executor", "queue")
+    if own != "ensemble":
+        return own, horizon
+    return own, horizon if horizon is not None else getattr(policy, "ensemble_horizon", None)
+
+
 class ChunkExecutor:
     """Per-row action queues (queue mode) or chunk ensembles (ensemble mode).
 

@@ -46,6 +46,10 @@ class Policy(abc.ABC):
     #: the ensemble how many of the newest chunks to average (None: every chunk that covers the step)
     executor: str = "queue"
     ensemble_horizon: int | None = None
+    #: action groups (keys of `action_layout`) the ensemble takes from the newest chunk instead of averaging
+    ensemble_newest: tuple[str, ...] = ()
+    #: which slice of the action vector each part of the robot reads: {group: [start, end)}
+    action_layout: dict[str, list[int]] = {}
 
     @abc.abstractmethod
     def reset(self, rows: Sequence[int] | None = None) -> None:

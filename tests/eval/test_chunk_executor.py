@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from vla.runtime import ChunkExecutor, resolve_executor
+from vla.runtime import ChunkExecutor, ExecutorSettings, resolve_executor
 
 
 def chunk(h, a=2, start=0.0):
@@ -141,8 +141,26 @@ def test_resolve_executor_prefers_the_callers_mode_then_the_policys_own():
     class Own:
         executor, ensemble_horizon = "ensemble", 4
 
-    assert resolve_executor(Own()) == ("ensemble", 4)
-    assert resolve_executor(Own(), horizon=2) == ("ensemble", 2)
-    assert resolve_executor(Own(), "ensemble") == ("ensemble", None)  # explicit ensemble: every chunk, as before
-    assert resolve_executor(Own(), "queue") == ("queue", None)
-    assert resolve_executor("scripted") == ("queue", None)
+        ensemble_newest = ("gripper",)
+
+    assert resolve_executor(Own()) == ExecutorSettings("ensemble", 4, ("gripper",))
+    assert resolve_executor(Own(), horizon=2, newest=[]) == ExecutorSettings("ensemble", 2, ())
+    # an explicit ensemble averages every chunk and every dimension, as it did before these settings existed
+    assert resolve_executor(Own(), "ensemble") == ExecutorSettings("ensemble", None, ())
+    assert resolve_executor(Own(), "queue") == ExecutorSettings("queue")
+    assert resolve_executor("scripted") == ExecutorSettings("queue")
+
+
+def test_newest_dims_follow_the_newest_chunk_and_the_rest_is_averaged():
+    """A gripper that one plan opens and an older one keeps closed opens: the mean of the two grips nothing."""
+    ex = ChunkExecutor(1, mode="ensemble", ensemble_decay=0.0, newest_dims=[1])
+    ex.push([0], np.array([[[0.0, 1.0], [0.0, 1.0]]], np.float32))  # arm 0, gripper closed
+    ex.pop([0])
+    ex.push([0], np.array([[[2.0, -1.0], [2.0, -1.0]]], np.float32))  # arm 2, gripper open
+    np.testing.assert_allclose(ex.pop([0])[0], [1.0, -1.0])  # arm: the mean; gripper: the newest
+    layout = {"arm": [0, 6], "gripper": [6, 7]}
+    assert ExecutorSettings("ensemble", 4, ("gripper",)).newest_dims(layout) == [6]
+    with pytest.raises(ValueError, match="unknown action group 'hand'.*arm, gripper"):
+        ExecutorSettings("ensemble", 4, ("hand",)).newest_dims(layout)
+    with pytest.raises(ValueError, match="out of range"):
+        ChunkExecutor(1, mode="ensemble", newest_dims=[5]).push([0], np.zeros((1, 2, 2), np.float32))

@@ -31,6 +31,7 @@ def assert_one_line_error(proc, *fragments):
     (["--suite", "tabletop", "--executor", "fifo"], ["unknown executor 'fifo'", "queue, ensemble"]),
     (["--suite", "tabletop", "--ensemble-horizon", "4"], ["--ensemble-horizon", "needs --executor ensemble"]),
     (["--suite", "tabletop", "--executor", "ensemble", "--ensemble-horizon", "0"], ["must be at least 1"]),
+    (["--suite", "tabletop", "--ensemble-newest", "gripper"], ["--ensemble-newest needs --executor ensemble"]),
     (["--suite", "tabletop", "--render", "pretty"], ["unknown render mode 'pretty'", "fast, default"]),
     (["--suite", "tabletop", "--render", "none"], ["videos need cameras"]),
     (["--suite", "libero_spatial", "--episodes", "51"], ["more than the 50 official initial states"]),

@@ -159,6 +159,14 @@ def test_a_policy_runs_with_its_own_executor_unless_told_otherwise(tmp_path):
         evaluate(ConstantPolicy(), "tabletop", ["open_drawer"], 1, tmp_path / "bad", num_envs=1, render_mode=None,
                  videos=0, max_steps=4, ensemble_horizon=3, progress=False)
     assert not (tmp_path / "bad").exists()
+    pol.action_layout, pol.ensemble_newest = {"arm": [0, 6], "gripper": [6, 7]}, ("hand",)
+    with pytest.raises(UserError, match="unknown action group 'hand'.*arm, gripper"):
+        evaluate(pol, "tabletop", ["open_drawer"], 1, tmp_path / "bad2", num_envs=1, render_mode=None, videos=0,
+                 max_steps=4, progress=False)
+    pol.ensemble_newest = ("gripper",)
+    res = evaluate(pol, "tabletop", ["open_drawer"], 1, tmp_path / "grip", num_envs=1, render_mode=None, videos=0,
+                   max_steps=4, progress=False)
+    assert res["ensemble_newest"] == ["gripper"]
 
 
 def test_episode_outcomes_do_not_depend_on_the_number_of_envs(tmp_path):

@@ -44,14 +44,20 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.inference_steps is not None and args.inference_steps < 1:
         raise UserError(f"--inference-steps must be at least 1 (got {args.inference_steps})")
     policy = load_eval_policy(args.policy, args.device, args.inference_steps)
-    executor, horizon = resolve_executor(policy, args.executor, args.ensemble_horizon)
+    newest = _csv(args.ensemble_newest) if args.ensemble_newest is not None else None
+    ex = resolve_executor(policy, args.executor, args.ensemble_horizon, newest)
     check_eval_args(args.suite, tasks, args.episodes, out, num_envs=args.num_envs, videos=args.videos,
-                    executor_mode=executor, render_mode=render, image_size=args.image_size,
-                    max_steps=args.max_steps, ensemble_horizon=horizon)
-    print(f"executor: {executor}" + (f", horizon {horizon}" if horizon else ""), flush=True)
+                    executor_mode=ex.mode, render_mode=render, image_size=args.image_size,
+                    max_steps=args.max_steps, ensemble_horizon=ex.horizon, ensemble_newest=ex.newest)
+    try:
+        ex.newest_dims(getattr(policy, "action_layout", {}))
+    except ValueError as e:
+        raise UserError(str(e)) from None
+    print(f"executor: {ex.mode}" + (f", horizon {ex.horizon}" if ex.horizon else "")
+          + (f", newest-chunk groups {', '.join(ex.newest)}" if ex.newest else ""), flush=True)
     res = evaluate(policy, args.suite, tasks, args.episodes, out, num_envs=args.num_envs, seed=args.seed,
-                   render_mode=render, image_size=args.image_size, videos=args.videos, executor_mode=executor,
-                   ensemble_horizon=horizon, max_steps=args.max_steps,
+                   render_mode=render, image_size=args.image_size, videos=args.videos, executor_mode=ex.mode,
+                   ensemble_horizon=ex.horizon, ensemble_newest=ex.newest, max_steps=args.max_steps,
                    policy_name=args.policy + (f" (inference_steps={args.inference_steps})"
                                               if args.inference_steps else ""))
     for task, r in res["tasks"].items():
@@ -84,6 +90,9 @@ def add_eval_subcommand(subparsers: Any) -> None:
                                       "(default: the checkpoint's own, its config's `executor`; queue for scripted)")
     p.add_argument("--ensemble-horizon", type=int, metavar="K",
                    help="with --executor ensemble: average only the K newest chunks that cover a step (default: all)")
+    p.add_argument("--ensemble-newest", metavar="GROUPS",
+                   help="with the ensemble: comma-separated action groups (e.g. gripper) that follow the newest chunk "
+                        "instead of the average ('' for none; default: the checkpoint's config)")
     p.add_argument("--render", default="fast",
                    help="fast (default), default (shadows, reflections, MSAA) or none (no cameras: scripted "
                         "policy only, with --videos 0; several times faster)")

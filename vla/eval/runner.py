@@ -25,14 +25,15 @@ from tqdm import tqdm
 from vla.errors import UserError
 from vla.eval import report
 from vla.policy import Policy
-from vla.runtime import EXECUTOR_MODES, ChunkExecutor, resolve_executor
+from vla.runtime import EXECUTOR_MODES, ChunkExecutor, ExecutorSettings, resolve_executor
 
 SEED_STRIDE = 1000
 RENDER_MODES = ("fast", "default")
 PolicyFactory = Callable[[Sequence[Any]], Policy]  # the task's envs -> a policy with one row per env
 
 
-def check_executor(executor_mode: str | None, ensemble_horizon: int | None) -> None:
+def check_executor(executor_mode: str | None, ensemble_horizon: int | None,
+                   ensemble_newest: Sequence[str] | None = None) -> None:
     """executor_mode None: the policy's own, resolved (and checked again) once the policy is built."""
     if executor_mode is None:
         if ensemble_horizon is not None and ensemble_horizon < 1:
@@ -40,6 +41,8 @@ def check_executor(executor_mode: str | None, ensemble_horizon: int | None) -> N
         return
     if executor_mode not in EXECUTOR_MODES:
         raise UserError(f"unknown executor {executor_mode!r}: valid are {', '.join(EXECUTOR_MODES)}")
+    if ensemble_newest and executor_mode != "ensemble":
+        raise UserError(f"--ensemble-newest needs --executor ensemble (got --executor {executor_mode})")
     if ensemble_horizon is not None and (ensemble_horizon < 1 or executor_mode != "ensemble"):
         raise UserError(f"--ensemble-horizon must be at least 1 and needs --executor ensemble (got {ensemble_horizon} "
                         f"with --executor {executor_mode})")
@@ -48,7 +51,7 @@ def check_executor(executor_mode: str | None, ensemble_horizon: int | None) -> N
 def check_eval_args(suite: str, tasks: Sequence[str] | None, episodes: int, out: str | Path, *, num_envs: int = 8,
                     videos: int = 2, executor_mode: str | None = None, render_mode: str | None = "fast",
                     image_size: int = 128, max_steps: int | None = None,
-                    ensemble_horizon: int | None = None) -> list[str]:
+                    ensemble_horizon: int | None = None, ensemble_newest: Sequence[str] | None = None) -> list[str]:
     """Validate evaluation settings without side effects; returns the task names. Raises UserError."""
     from vla_sim import registry
 
@@ -59,7 +62,7 @@ def check_eval_args(suite: str, tasks: Sequence[str] | None, episodes: int, out:
         raise UserError(f"--num-envs must be at least 1 (got {num_envs})")
     if videos < 0:
         raise UserError(f"--videos must be 0 or more (got {videos})")
-    check_executor(executor_mode, ensemble_horizon)
+    check_executor(executor_mode, ensemble_horizon, ensemble_newest)
     if render_mode is not None and render_mode not in RENDER_MODES:
         raise UserError(f"unknown render mode {render_mode!r}: valid are {', '.join(RENDER_MODES)}")
     if render_mode is None and videos:
@@ -81,7 +84,8 @@ def check_eval_args(suite: str, tasks: Sequence[str] | None, episodes: int, out:
 def evaluate(policy: PolicyFactory | Policy | str, suite: str, tasks: Sequence[str] | None, episodes: int,
              out: str | Path, *, num_envs: int = 8, seed: int = 100_000, render_mode: str | None = "fast",
              image_size: int = 128, videos: int = 2, executor_mode: str | None = None, ensemble_decay: float = 0.01,
-             ensemble_horizon: int | None = None, max_steps: int | None = None, policy_name: str | None = None,
+             ensemble_horizon: int | None = None, ensemble_newest: Sequence[str] | None = None,
+             max_steps: int | None = None, policy_name: str | None = None,
              progress: bool = True) -> dict[str, Any]:
     """Evaluate `policy` for `episodes` episodes on each task; write OUT/eval.json, success.png, videos/.
 
@@ -95,7 +99,8 @@ def evaluate(policy: PolicyFactory | Policy | str, suite: str, tasks: Sequence[s
     """
     task_names = check_eval_args(suite, tasks, episodes, out, num_envs=num_envs, videos=videos,
                                  executor_mode=executor_mode, render_mode=render_mode, image_size=image_size,
-                                 max_steps=max_steps, ensemble_horizon=ensemble_horizon)
+                                 max_steps=max_steps, ensemble_horizon=ensemble_horizon,
+                                 ensemble_newest=ensemble_newest)
     if isinstance(policy, str) and policy != "scripted":
         raise UserError(f"unknown policy {policy!r}: pass 'scripted', a Policy or a policy factory")
     from vla_sim import registry
@@ -117,7 +122,7 @@ def evaluate(policy: PolicyFactory | Policy | str, suite: str, tasks: Sequence[s
             runner = _TaskRun(suite, task, [base + k for k in range(episodes)], min(num_envs, episodes),
                               render_mode, image_size, videos, out / "videos", max_steps, bar,
                               official_states=registry.official_initial_states(suite) is not None)
-            summary["tasks"][task] = runner.run(policy, executor_mode, ensemble_decay, ensemble_horizon)
+            summary["tasks"][task] = runner.run(policy, executor_mode, ensemble_decay, ensemble_horizon, ensemble_newest)
             _record_executor(summary, runner.executor, ensemble_decay)
             bar.set_postfix_str(f"{task} {summary['tasks'][task]['successes']}/{episodes}")
             # Written after every task: an evaluation cut short (hours on a CPU) keeps the tasks it finished.
@@ -128,11 +133,11 @@ def evaluate(policy: PolicyFactory | Policy | str, suite: str, tasks: Sequence[s
     return summary
 
 
-def _record_executor(summary: dict[str, Any], used: tuple[str, int | None], decay: float) -> None:
-    mode, horizon = used
-    summary["executor"] = mode
-    if mode == "ensemble":
-        summary["ensemble_decay"], summary["ensemble_horizon"] = decay, horizon
+def _record_executor(summary: dict[str, Any], used: ExecutorSettings, decay: float) -> None:
+    summary["executor"] = used.mode
+    if used.mode == "ensemble":
+        summary["ensemble_decay"], summary["ensemble_horizon"] = decay, used.horizon
+        summary["ensemble_newest"] = list(used.newest)
 
 
 def _write_summary(summary: dict[str, Any], out: Path, episodes: int, t0: float, complete: bool) -> None:
@@ -192,10 +197,10 @@ class _TaskRun:
         self.official_states = official_states
         self.render_mode, self.image_size, self.videos, self.video_dir = render_mode, image_size, videos, video_dir
         self.max_steps, self.bar = max_steps, bar
-        self.executor: tuple[str, int | None] = ("queue", None)  # what run() used
+        self.executor = ExecutorSettings()  # what run() used
 
     def run(self, policy: PolicyFactory | Policy | str, executor_mode: str | None, decay: float,
-            horizon: int | None = None) -> dict[str, Any]:
+            horizon: int | None = None, newest: Sequence[str] | None = None) -> dict[str, Any]:
         from vla_sim import registry
 
         t0 = time.time()
@@ -209,9 +214,13 @@ class _TaskRun:
             for env in envs:  # the envs execute what the policy outputs: deltas or pose targets
                 env.set_action_mode(pol.action_space)
             pol.reset()
-            self.executor = resolve_executor(pol, executor_mode, horizon)
-            check_executor(*self.executor)
-            executor = ChunkExecutor(self.rows, pol.n_action_steps, self.executor[0], decay, self.executor[1])
+            self.executor = settings = resolve_executor(pol, executor_mode, horizon, newest)
+            check_executor(settings.mode, settings.horizon, settings.newest)
+            try:
+                dims = settings.newest_dims(pol.action_layout)
+            except ValueError as e:
+                raise UserError(str(e)) from None
+            executor = ChunkExecutor(self.rows, pol.n_action_steps, settings.mode, decay, settings.horizon, dims)
             results = self._loop(envs, pol, executor)
         finally:
             for env in envs:

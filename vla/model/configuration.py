@@ -84,6 +84,7 @@ class VLAConfig:
     # --- how the chunks are run (the policy's recommendation; `vla eval --executor` overrides it)
     executor: str = "queue"  # "queue" (run n_action_steps of each chunk, then ask again) or "ensemble" (ask every step)
     ensemble_horizon: int | None = None  # ensemble: average only the K newest chunks that cover a step (None: all)
+    ensemble_newest: tuple[str, ...] = ()  # ensemble: action groups (of action_layout) taken from the newest chunk
     # --- optimization
     lr: float = 3e-4
     weight_decay: float = 1e-4
@@ -113,6 +114,9 @@ class VLAConfig:
             (self.executor in ("queue", "ensemble"), f"executor must be 'queue' or 'ensemble' (got {self.executor!r})"),
             (self.ensemble_horizon is None or (self.ensemble_horizon >= 1 and self.executor == "ensemble"),
              f"ensemble_horizon must be at least 1 and needs executor 'ensemble' (got {self.ensemble_horizon})"),
+            (not self.ensemble_newest or self.executor == "ensemble", "ensemble_newest needs executor 'ensemble'"),
+            (not self.action_layout or set(self.ensemble_newest) <= set(self.action_layout),
+             f"ensemble_newest names an action group that is not in action_layout ({', '.join(self.action_layout)})"),
             (self.vision_backbone in ("conv", "hf"), f"vision_backbone must be 'conv' or 'hf' (got {self.vision_backbone!r})"),
             (self.vision_backbone != "hf" or bool(self.hf_path), "vision_backbone 'hf' needs hf_path (a local folder)"),
             (not (self.film_text and self.vision_backbone == "hf"), "film_text works with vision_backbone 'conv' only"),

@@ -28,6 +28,7 @@ class VLAPolicy(Policy):
         self.n_action_steps = self.cfg.n_action_steps
         self.action_space = self.cfg.action_space
         self.executor, self.ensemble_horizon = self.cfg.executor, self.cfg.ensemble_horizon
+        self.ensemble_newest, self.action_layout = tuple(self.cfg.ensemble_newest), dict(self.cfg.action_layout)
         self.codec = ActionCodec.for_config(self.cfg.action_space, self.cfg.state_names)
         if inference_steps is not None and not 1 <= inference_steps <= model.cfg.diffusion_train_steps:
             raise UserError(f"inference_steps must be in 1..{model.cfg.diffusion_train_steps} (got {inference_steps})")

@@ -1,5 +1,5 @@
 """Runtime pieces shared by simulated evaluation and the robot: turning action chunks into commands."""
 
-from vla.runtime.chunk_executor import EXECUTOR_MODES, ChunkExecutor, resolve_executor
+from vla.runtime.chunk_executor import EXECUTOR_MODES, ChunkExecutor, ExecutorSettings, resolve_executor
 
-__all__ = ["ChunkExecutor", "EXECUTOR_MODES", "resolve_executor"]
+__all__ = ["ChunkExecutor", "EXECUTOR_MODES", "ExecutorSettings", "resolve_executor"]

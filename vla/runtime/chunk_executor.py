@@ -7,13 +7,16 @@ Two modes:
   for step t is the weighted mean of every stored chunk's prediction for t, with weight
   ``exp(-decay * i)`` where i = 0 is the *oldest* chunk (the oldest prediction weighs most). With a horizon K
   only the K newest chunks that cover the step take part (with a chunk every step: those of the last K steps):
-  older plans may hold motions (a retreat) that the world has not caught up with.
+  older plans may hold motions (a retreat) that the world has not caught up with. ``newest_dims`` follow the
+  newest covering chunk instead of the average: a parallel gripper's command is nearly binary, and the mean of
+  "open" and "closed" is a grip that neither plan asked for (it holds the block a step longer than either).
 
 Both sim evaluation and the ROS node use this class, so a policy behaves the same in both.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal, Sequence
 
 import numpy as np
@@ -22,17 +25,37 @@ ExecutorMode = Literal["queue", "ensemble"]
 EXECUTOR_MODES: tuple[str, ...] = ("queue", "ensemble")
 
 
-def resolve_executor(policy: object, mode: str | None = None, horizon: int | None = None) -> tuple[str, int | None]:
-    """The executor settings to run `policy` with. An explicit `mode` wins (with `horizon` as given: an
-    ensemble without one averages every chunk, as it always did); without one, the policy's own
-    recommendation (`Policy.executor`, saved in a checkpoint's config), with its horizon unless `horizon` is
-    given. Anything without a recommendation (the scripted experts) runs as a queue."""
+@dataclass(frozen=True)
+class ExecutorSettings:
+    """How to run a policy's chunks: the mode, for the ensemble the horizon (None: every covering chunk) and the
+    action groups (names of the policy's `action_layout`) that follow the newest chunk instead of the average."""
+
+    mode: str = "queue"
+    horizon: int | None = None
+    newest: tuple[str, ...] = ()
+
+    def newest_dims(self, layout: dict[str, Sequence[int]]) -> list[int]:
+        """The action indices of the `newest` groups in a policy's layout ({group: [start, end)})."""
+        unknown = [g for g in self.newest if g not in layout]
+        if unknown:
+            raise ValueError(f"unknown action group {unknown[0]!r} for the ensemble's newest-chunk dimensions: "
+                             f"this policy's groups are {', '.join(layout) or 'none'}")
+        return [i for g in self.newest for i in range(*layout[g])]
+
+
+def resolve_executor(policy: object, mode: str | None = None, horizon: int | None = None,
+                     newest: Sequence[str] | None = None) -> ExecutorSettings:
+    """The executor settings to run `policy` with. An explicit `mode` wins, with `horizon` and `newest` as given
+    (an ensemble without a horizon averages every chunk, as it always did); without one, the policy's own
+    recommendation (`Policy.executor`, `ensemble_horizon`, `ensemble_newest`, saved in a checkpoint's config),
+    each unless given. Anything without a recommendation (the scripted experts) runs as a queue."""
     if mode is not None:
-        return mode, horizon
+        return ExecutorSettings(mode, horizon, tuple(newest or ()))
     own = getattr(policy, "executor", "queue")
     if own != "ensemble":
-        return own, horizon
-    return own, horizon if horizon is not None else getattr(policy, "ensemble_horizon", None)
+        return ExecutorSettings(own, horizon, tuple(newest or ()))
+    return ExecutorSettings(own, horizon if horizon is not None else getattr(policy, "ensemble_horizon", None),
+                            tuple(newest if newest is not None else getattr(policy, "ensemble_newest", ())))
 
 
 class ChunkExecutor:
@@ -43,9 +66,11 @@ class ChunkExecutor:
     """
 
     def __init__(self, num_rows: int, n_action_steps: int | None = None, mode: ExecutorMode = "queue",
-                 ensemble_decay: float = 0.01, ensemble_horizon: int | None = None) -> None:
+                 ensemble_decay: float = 0.01, ensemble_horizon: int | None = None,
+                 newest_dims: Sequence[int] = ()) -> None:
         """n_action_steps: actions run per chunk in queue mode (None: the whole chunk); unused when ensembling.
-        ensemble_horizon: in ensemble mode, average only this many of the newest chunks that cover a step (None: all)."""
+        ensemble_horizon: in ensemble mode, average only this many of the newest chunks that cover a step (None: all).
+        newest_dims: in ensemble mode, action dimensions taken from the newest chunk rather than averaged."""
         if num_rows < 1:
             raise ValueError(f"num_rows must be at least 1 (got {num_rows})")
         if n_action_steps is not None and n_action_steps < 1:
@@ -61,6 +86,9 @@ class ChunkExecutor:
         self.mode = mode
         self.ensemble_decay = float(ensemble_decay)
         self.ensemble_horizon = ensemble_horizon
+        self.newest_dims = [int(i) for i in newest_dims]
+        if any(i < 0 for i in self.newest_dims):
+            raise ValueError(f"newest_dims must be action indices >= 0 (got {self.newest_dims})")
         self.action_dim: int | None = None
         # queue mode: the remaining actions of each row, first one next
         self._queue: list[np.ndarray] = [np.zeros((0, 0), np.float32) for _ in range(num_rows)]
@@ -99,6 +127,8 @@ class ChunkExecutor:
             self.action_dim = int(chunk.shape[2])
         elif chunk.shape[2] != self.action_dim:
             raise ValueError(f"chunk actions have {chunk.shape[2]} dimensions: expected {self.action_dim}")
+        if self.newest_dims and max(self.newest_dims) >= self.action_dim:
+            raise ValueError(f"newest_dims {self.newest_dims} out of range for {self.action_dim}-dim actions")
         for i, r in enumerate(rows):
             if self.mode == "queue":
                 self._queue[r] = chunk[i, : self.n_action_steps].copy()
@@ -142,6 +172,7 @@ class ChunkExecutor:
         preds = np.stack([c[a] for c, a in used]).astype(np.float64)
         weights = np.exp(-self.ensemble_decay * np.arange(len(preds)))
         action = (weights[:, None] * preds).sum(axis=0) / weights.sum()
+        action[self.newest_dims] = preds[-1, self.newest_dims]
         # advance: every chunk is a step older; forget chunks with nothing left for the next step (and those past
         # the horizon: a newer chunk covers every step they would)
         kept = [(c, a + 1) for c, a in used if a + 1 < len(c)]

@@ -52,7 +52,8 @@ def main() -> int:
     from vla_sim import registry
 
     suites = registry.suites()
-    wanted = list(suites) if args.suites == "all" else [s for s in args.suites.split(",") if s]
+    names = [s.strip() for s in args.suites.split(",") if s.strip()]
+    wanted = list(suites) if "all" in names else names
     unknown = [s for s in wanted if s not in suites]
     if unknown or not wanted:
         print(f"error: unknown suite {unknown[0]!r}" if unknown else "error: --suites is empty",

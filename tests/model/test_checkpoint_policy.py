@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from vla.checkpoint import CheckpointError, load_model, load_policy, save_checkpoint
-from vla.model.configuration import presets
+from vla.errors import UserError
+from vla.model.configuration import VLAConfig, get_preset, presets
 from vla.model.modeling import VLAModel
 from vla.model.policy import VLAPolicy
 from vla.model.processing import Normalizer, resize_images
@@ -149,3 +150,14 @@ def test_bad_observations_are_rejected():
     bad[0, 0] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         policy.act(dict(obs, **{"observation.state": bad}))
+
+
+def test_config_overrides_take_the_types_a_loaded_config_has():
+    """`--set` values arrive as JSON: a list for a tuple field becomes a tuple, so a resumed run's saved config
+    compares equal; a bare string is refused instead of read as characters; one setting returns to the queue."""
+    cfg = get_preset("cpu", ensemble_newest=["gripper"], conv_channels=[8, 16, 32, 32])
+    assert cfg.ensemble_newest == ("gripper",) and cfg.conv_channels == (8, 16, 32, 32)
+    assert VLAConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
+    with pytest.raises(UserError, match=r'ensemble_newest=\["gripper"\]'):
+        get_preset("cpu", ensemble_newest="gripper")
+    assert get_preset("cpu", executor="queue").executor == "queue"  # the preset's horizon is then unused

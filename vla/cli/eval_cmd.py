@@ -43,8 +43,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
         raise UserError("--render none is for --policy scripted only (a checkpoint needs camera images)")
     if args.inference_steps is not None and args.inference_steps < 1:
         raise UserError(f"--inference-steps must be at least 1 (got {args.inference_steps})")
-    policy = load_eval_policy(args.policy, args.device, args.inference_steps)
     newest = _csv(args.ensemble_newest) if args.ensemble_newest is not None else None
+    # before the (slow) load, then again once the checkpoint's own executor is known
+    check_eval_args(args.suite, tasks, args.episodes, out, num_envs=args.num_envs, videos=args.videos,
+                    executor_mode=args.executor, render_mode=render, image_size=args.image_size,
+                    max_steps=args.max_steps, ensemble_horizon=args.ensemble_horizon, ensemble_newest=newest)
+    policy = load_eval_policy(args.policy, args.device, args.inference_steps)
     ex = resolve_executor(policy, args.executor, args.ensemble_horizon, newest)
     check_eval_args(args.suite, tasks, args.episodes, out, num_envs=args.num_envs, videos=args.videos,
                     executor_mode=ex.mode, render_mode=render, image_size=args.image_size,
@@ -89,7 +93,8 @@ def add_eval_subcommand(subparsers: Any) -> None:
     p.add_argument("--executor", help="queue (run n_action_steps per chunk) or ensemble (ACT; ask every step) "
                                       "(default: the checkpoint's own, its config's `executor`; queue for scripted)")
     p.add_argument("--ensemble-horizon", type=int, metavar="K",
-                   help="with --executor ensemble: average only the K newest chunks that cover a step (default: all)")
+                   help="with the ensemble: average only the K newest chunks that cover a step (default: the "
+                        "checkpoint's own horizon, or all with an explicit --executor ensemble)")
     p.add_argument("--ensemble-newest", metavar="GROUPS",
                    help="with the ensemble: comma-separated action groups (e.g. gripper) that follow the newest chunk "
                         "instead of the average ('' for none; default: the checkpoint's config)")

@@ -42,10 +42,10 @@ def check_executor(executor_mode: str | None, ensemble_horizon: int | None,
     if executor_mode not in EXECUTOR_MODES:
         raise UserError(f"unknown executor {executor_mode!r}: valid are {', '.join(EXECUTOR_MODES)}")
     if ensemble_newest and executor_mode != "ensemble":
-        raise UserError(f"--ensemble-newest needs --executor ensemble (got --executor {executor_mode})")
+        raise UserError(f"--ensemble-newest needs --executor ensemble (the executor is {executor_mode})")
     if ensemble_horizon is not None and (ensemble_horizon < 1 or executor_mode != "ensemble"):
         raise UserError(f"--ensemble-horizon must be at least 1 and needs --executor ensemble (got {ensemble_horizon} "
-                        f"with --executor {executor_mode})")
+                        f"with executor {executor_mode})")
 
 
 def check_eval_args(suite: str, tasks: Sequence[str] | None, episodes: int, out: str | Path, *, num_envs: int = 8,
@@ -167,14 +167,16 @@ def stack_observations(obs: Sequence[dict[str, Any]], frame_index: np.ndarray,
     return batch
 
 
-def single_env_steps(env: Any, policy: Policy, seed: int, mode: str = "queue", decay: float = 0.01,
-                     horizon: int | None = None):
+def single_env_steps(env: Any, policy: Policy, seed: int, mode: str | None = None, decay: float = 0.01,
+                     horizon: int | None = None, newest: Sequence[str] | None = None):
     """One env driven by a policy through the shared chunk executor, for diagnostics that look at every step.
     Yields (step, chunk or None, action) before the env executes the action; stops at success or truncation
-    (read the outcome with `env.task.success(env)`)."""
+    (read the outcome with `env.task.success(env)`). mode None: the policy's own executor, as `vla eval` runs it."""
     obs, _ = env.reset(seed=seed)
     policy.reset()
-    executor = ChunkExecutor(1, policy.n_action_steps, mode, decay, horizon)
+    settings = resolve_executor(policy, mode, horizon, newest)
+    executor = ChunkExecutor(1, policy.n_action_steps, settings.mode, decay, settings.horizon,
+                             settings.newest_dims(policy.action_layout))
     for step in range(env.task.max_steps):
         chunk = None
         if executor.needs_chunk()[0]:
@@ -220,6 +222,10 @@ class _TaskRun:
                 dims = settings.newest_dims(pol.action_layout)
             except ValueError as e:
                 raise UserError(str(e)) from None
+            action_dim = envs[0].action_space.shape[0]
+            if dims and max(dims) >= action_dim:
+                raise UserError(f"the policy's action groups {', '.join(settings.newest)} reach index {max(dims)}, "
+                                f"beyond the {action_dim}-dim actions of {self.task}")
             executor = ChunkExecutor(self.rows, pol.n_action_steps, settings.mode, decay, settings.horizon, dims)
             results = self._loop(envs, pol, executor)
         finally:

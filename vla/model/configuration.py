@@ -104,7 +104,7 @@ class VLAConfig:
         unknown = sorted(set(overrides) - known)
         if unknown:
             raise UserError(f"unknown config field {unknown[0]!r}: valid fields are {', '.join(sorted(known))}")
-        return dataclasses.replace(self, **overrides)
+        return dataclasses.replace(self, **{k: _as_field_type(k, v) for k, v in overrides.items()})
 
     def validate(self) -> None:
         checks = [
@@ -112,9 +112,9 @@ class VLAConfig:
              f"action_space must be one of {', '.join(ACTION_SPACES)} (got {self.action_space!r})"),
             (self.head in ("diffusion", "flow"), f"head must be 'diffusion' or 'flow' (got {self.head!r})"),
             (self.executor in ("queue", "ensemble"), f"executor must be 'queue' or 'ensemble' (got {self.executor!r})"),
-            (self.ensemble_horizon is None or (self.ensemble_horizon >= 1 and self.executor == "ensemble"),
-             f"ensemble_horizon must be at least 1 and needs executor 'ensemble' (got {self.ensemble_horizon})"),
-            (not self.ensemble_newest or self.executor == "ensemble", "ensemble_newest needs executor 'ensemble'"),
+            # (a horizon and newest groups are ignored by the queue, so `--set executor=queue` alone switches a preset)
+            (self.ensemble_horizon is None or self.ensemble_horizon >= 1,
+             f"ensemble_horizon must be at least 1 or null (got {self.ensemble_horizon})"),
             (not self.action_layout or set(self.ensemble_newest) <= set(self.action_layout),
              f"ensemble_newest names an action group that is not in action_layout ({', '.join(self.action_layout)})"),
             (self.vision_backbone in ("conv", "hf"), f"vision_backbone must be 'conv' or 'hf' (got {self.vision_backbone!r})"),
@@ -157,6 +157,17 @@ class VLAConfig:
         return cls(**values)
 
 
+def _as_field_type(name: str, value: Any) -> Any:
+    """A list for a tuple field becomes a tuple (as in a loaded config, so a resumed run compares equal); a bare
+    string for a tuple field is refused rather than read as a tuple of characters."""
+    if not _FIELD_TYPES[name].startswith("tuple"):
+        return value
+    if isinstance(value, str):
+        raise UserError(f"config field {name} takes a list, e.g. {name}=[\"{value}\"] (got the string {value!r})")
+    return tuple(value) if isinstance(value, list) else value
+
+
+_FIELD_TYPES = {f.name: str(f.type) for f in dataclasses.fields(VLAConfig)}
 _PRESETS: dict[str, Callable[[], VLAConfig]] = {}
 
 
